@@ -1,0 +1,1 @@
+"""HTTP API: Powertools routers, request context and the JSON/error conventions of the seeds."""

@@ -1,0 +1,66 @@
+"""The resolver every HTTP function uses: seeds' error shape, Decimal-exact JSON, validation to 4xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from saldo import jsonenc
+from saldo.errors import SaldoError, error_body
+
+logger = Logger(service="saldo")
+
+JSON = "application/json"
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=jsonenc.dumps(body), headers=headers or {})
+
+
+def _field_path(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc]
+    return ".".join(parts[1:] if parts and parts[0] in {"body", "query", "path", "header"} else parts)
+
+
+def create_app(*routers: Router) -> APIGatewayHttpResolver:
+    # Routes return pre-serialised JSON (Decimal-exact) and document their bodies through `responses=`;
+    # a response that fails a declared model is our bug, so it is a 500, never a 4xx.
+    app = APIGatewayHttpResolver(
+        enable_validation=True,
+        serializer=jsonenc.dumps,
+        response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
+    )
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(SaldoError)
+    def _saldo_error(exc: SaldoError) -> Response:
+        if exc.status >= 500:
+            logger.exception("request failed")
+        return json_response(exc.status, exc.body(), exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def _validation_error(exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        in_body = any(e.get("loc", ("",))[0] == "body" for e in errors)
+        details = [
+            {"field": _field_path(e.get("loc", ())), "message": e.get("msg", "invalid")} for e in errors
+        ]
+        first = details[0] if details else {"field": "", "message": "invalid request"}
+        where = f"'{first['field']}'" if first["field"] else "the request"
+        status = 422 if in_body else 400
+        return json_response(
+            status, error_body(status, f"Invalid value for {where}: {first['message']}", details)
+        )
+
+    @app.not_found
+    def _not_found(_exc: Exception) -> Response:
+        return json_response(404, error_body(404, f"No route for {app.current_event.path}"))
+
+    return app

@@ -1,0 +1,13 @@
+"""Every HTTP router of the service, so one OpenAPI document can describe all functions' routes."""
+
+from __future__ import annotations
+
+import importlib
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+ROUTER_MODULES: tuple[str, ...] = ("saldo.api.routes.public",)
+
+
+def all_routers() -> list[Router]:
+    return [importlib.import_module(name).router for name in ROUTER_MODULES]

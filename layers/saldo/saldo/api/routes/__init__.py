@@ -1,0 +1,1 @@
+"""One router per API area. `saldo.api.registry` lists them for the OpenAPI document."""

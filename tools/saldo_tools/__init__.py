@@ -1,0 +1,1 @@
+"""Operator tooling for Saldo: the local stack, the admin command and the demo bootstrap."""

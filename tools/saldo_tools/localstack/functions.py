@@ -1,0 +1,131 @@
+"""Runs the template's Lambda handlers in-process, the way the Lambda runtime would call them."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import traceback
+import types
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from saldo_tools.localstack.template import ACCOUNT_ID
+
+
+@dataclass
+class FunctionSpec:
+    logical_id: str
+    name: str
+    handler: str
+    code_dir: Path
+    timeout: int
+    memory: int
+    environment: dict[str, str] = field(default_factory=dict)
+    events: dict[str, Any] = field(default_factory=dict)
+
+    def arn(self, region: str) -> str:
+        return f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{self.name}"
+
+
+class LambdaError(Exception):
+    """A handler raised: carries the Lambda-style error payload."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        super().__init__(payload.get("errorMessage", "error"))
+        self.payload = payload
+
+
+class FunctionRuntime:
+    def __init__(self, region: str) -> None:
+        self.region = region
+        self.specs: dict[str, FunctionSpec] = {}
+        self._by_name: dict[str, FunctionSpec] = {}
+        self._handlers: dict[str, Callable[..., Any]] = {}
+        self._import_lock = threading.Lock()
+
+    def add(self, spec: FunctionSpec) -> None:
+        self.specs[spec.logical_id] = spec
+        self._by_name[spec.name] = spec
+        self._by_name[spec.arn(self.region)] = spec
+        code_dir = str(spec.code_dir.resolve())
+        if code_dir not in sys.path:
+            sys.path.insert(0, code_dir)
+        # Environment variables are set once for all functions; handlers share one process, and changing
+        # os.environ per call races with threads copying it (Step Functions Map iterations).
+        for key, value in spec.environment.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
+
+    def find(self, name_or_arn: str) -> FunctionSpec:
+        key = (
+            name_or_arn.split(":")[-1]
+            if name_or_arn.startswith("arn:") and name_or_arn.count(":") > 6
+            else name_or_arn
+        )
+        spec = self.specs.get(key) or self._by_name.get(key) or self._by_name.get(name_or_arn)
+        if spec is None:
+            raise KeyError(f"no function {name_or_arn}")
+        return spec
+
+    def handler(self, spec: FunctionSpec) -> Callable[..., Any]:
+        with self._import_lock:
+            if spec.logical_id not in self._handlers:
+                module_name, func = spec.handler.rsplit(".", 1)
+                module = importlib.import_module(module_name)
+                self._handlers[spec.logical_id] = getattr(module, func)
+        return self._handlers[spec.logical_id]
+
+    def context(self, spec: FunctionSpec) -> Any:
+        return types.SimpleNamespace(
+            aws_request_id=str(uuid.uuid4()),
+            function_name=spec.name,
+            function_version="$LATEST",
+            invoked_function_arn=spec.arn(self.region),
+            memory_limit_in_mb=spec.memory,
+            log_group_name=f"/aws/lambda/{spec.name}",
+            log_stream_name="local",
+            get_remaining_time_in_millis=lambda: spec.timeout * 1000,
+        )
+
+    def invoke(self, name_or_arn: str, event: Any) -> Any:
+        """Call the handler; a raised exception becomes `LambdaError` with Lambda's error payload."""
+        spec = self.find(name_or_arn)
+        try:
+            return self.handler(spec)(event, self.context(spec))
+        except Exception as exc:
+            raise LambdaError(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exc().splitlines(),
+                }
+            ) from exc
+
+    def install_moto_bridge(self) -> None:
+        """Make moto's Lambda (used by Step Functions tasks and lambda:Invoke) run the real handlers."""
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        runtime = self
+
+        def invoke(
+            self: Any,
+            function_name: str,
+            qualifier: str | None,
+            body: Any,
+            headers: Any,
+            response_headers: Any,
+        ) -> bytes:
+            payload = json.loads(body) if body else {}
+            try:
+                return json.dumps(runtime.invoke(function_name, payload), default=str).encode()
+            except LambdaError as err:
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps(err.payload).encode()
+
+        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
