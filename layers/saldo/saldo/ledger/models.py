@@ -1,0 +1,228 @@
+"""Ledger models at the API boundary (pydantic v2). Money is Decimal with at most two decimals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from saldo.ledger import regno
+
+DIMENSION_TYPES = ("businesspartner", "bankacc", "project", "department", "asset", "tag", "item")
+DimensionType = Literal["businesspartner", "bankacc", "project", "department", "asset", "tag", "item"]
+Country = Literal["NO", "DK", "SE", "FI", "IS"]
+
+MAX_AMOUNT = Decimal("9999999999999999.99")  # DECIMAL(18,2)
+
+
+def _two_decimals(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite number")
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):  # type: ignore[operator]
+        raise ValueError("at most two decimals (øre)")
+    if abs(value) > MAX_AMOUNT:
+        raise ValueError("out of range for DECIMAL(18,2)")
+    return value.quantize(Decimal("0.01"))
+
+
+Money = Annotated[Decimal, AfterValidator(_two_decimals)]
+Rate = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=6)]
+Code = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ------------------------------------------------------------------ client accounts
+class ClientAccountIn(Strict):
+    name: Name
+    registration_number: str = Field(description="Norwegian organization number (9 digits) or Danish CVR (8)")
+    country: Country = "NO"
+    currency: str = Field("NOK", pattern=r"^[A-Z]{3}$")
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    vat_registered: bool = True
+    locked_until: date | None = Field(None, description="Postings dated on or before this day are refused")
+
+    @model_validator(mode="after")
+    def _check_regno(self) -> ClientAccountIn:
+        self.registration_number = regno.validate(self.registration_number, self.country)
+        return self
+
+
+class ClientAccountPatch(Strict):
+    name: Name | None = None
+    fiscal_year_start_month: int | None = Field(None, ge=1, le=12)
+    vat_registered: bool | None = None
+    locked_until: date | None = None
+
+
+class ClientAccount(BaseModel):
+    id: int
+    name: str
+    registration_number: str
+    country: str
+    currency: str
+    fiscal_year_start_month: int
+    vat_registered: bool
+    locked_until: date | None = None
+    created_at: str
+
+
+# ------------------------------------------------------------------ master data
+class GroupingIn(Strict):
+    level_1_code: str | None = None
+    level_1_name: str | None = None
+    level_2_code: str | None = None
+    level_2_name: str | None = None
+    level_3_code: str | None = None
+    level_3_name: str | None = None
+
+
+class AccountIn(Strict):
+    code: Code
+    name: Name
+    grouping: GroupingIn | None = Field(
+        None, description="Level 1-3 codes and names; derived from the code if omitted"
+    )
+    saft_grouping_category: str | None = Field(None, max_length=40, description="SAF-T 1.30 GroupingCategory")
+    saft_grouping_code: str | None = Field(None, max_length=40, description="SAF-T 1.30 GroupingCode")
+    opening_balance: Money = Field(Decimal("0.00"), description="Signed opening balance, debit positive")
+    active: bool = True
+
+
+class TaxCodeIn(Strict):
+    code: Code
+    description: Name
+    rate: Rate = Field(description="Percentage, e.g. 25 for 25 %")
+    standard_tax_code: str | None = Field(None, max_length=10, description="SAF-T StandardTaxCode")
+    direction: Literal["input", "output", "none"]
+    base_rate: Rate = Field(Decimal(100), description="Share of the base the rate applies to, in percent")
+    account_code: str | None = Field(None, description="Account the VAT amount is posted to")
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> TaxCodeIn:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+class DimensionIn(Strict):
+    type: DimensionType
+    id: int = Field(gt=0)
+    name: Name
+    code: str | None = Field(None, max_length=40)
+    active: bool = True
+
+
+class BusinessPartnerIn(Strict):
+    id: int = Field(gt=0)
+    name: Name
+    kind: Literal["customer", "supplier", "both"]
+    registration_number: str | None = Field(None, max_length=20)
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    email: str | None = Field(None, max_length=256)
+    address: str | None = Field(None, max_length=512)
+
+
+# ------------------------------------------------------------------ journal entries
+class DimensionRef(Strict):
+    type: DimensionType
+    id: int = Field(gt=0)
+
+
+class RelatedObjectIn(Strict):
+    id: int | None = Field(None, gt=0)
+    document_number: str | None = Field(None, max_length=64)
+    document_date: date | None = None
+    due_date: date | None = None
+    payment_ref: str | None = Field(None, max_length=64)
+    document_type: str | None = Field(None, max_length=40, pattern=r"^[A-Z_]+$")
+    business_partner_id: int | None = Field(None, gt=0)
+
+
+class CreatedByIn(Strict):
+    id: int = Field(gt=0)
+    full_name: Name
+
+
+class JournalLineIn(Strict):
+    account_code: Code
+    description: str | None = Field(None, max_length=512)
+    debit: Money = Decimal("0.00")
+    credit: Money = Decimal("0.00")
+    currency_code: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    currency_amount: Money | None = Field(
+        None, description="Amount in currency_code (signed, debit positive)"
+    )
+    exchange_rate: Decimal | None = Field(None, gt=0, max_digits=18, decimal_places=6)
+    tax_code: str | None = Field(None, max_length=20)
+    tax_base_amount: Money | None = None
+    tax_amount: Money | None = None
+    relation_type: DimensionType | None = None
+    relation_id: int | None = Field(None, gt=0)
+    dimensions: list[DimensionRef] = Field(default_factory=list, max_length=16)
+
+    @model_validator(mode="after")
+    def _one_side(self) -> JournalLineIn:
+        if self.debit < 0 or self.credit < 0:
+            raise ValueError(
+                "debit and credit are non-negative; use the other side instead of a negative amount"
+            )
+        if self.debit and self.credit:
+            raise ValueError("a line is either debit or credit, not both")
+        if (self.relation_type is None) != (self.relation_id is None):
+            raise ValueError("relation_type and relation_id go together")
+        return self
+
+
+class JournalEntryIn(Strict):
+    posting_date: date
+    description: str | None = Field(None, max_length=512)
+    voucher_id: int | None = Field(None, gt=0)
+    sequence_number: int | None = Field(None, gt=0, description="Assigned in order when omitted")
+    is_draft: bool = False
+    created_by: CreatedByIn | None = None
+    related_object: RelatedObjectIn | None = None
+    lines: list[JournalLineIn] = Field(min_length=2, max_length=10_000)
+
+
+class JournalEntriesIn(Strict):
+    client_account_id: int = Field(gt=0)
+    entries: list[JournalEntryIn] = Field(min_length=1, max_length=5_000)
+
+
+class CancelIn(Strict):
+    client_account_id: int = Field(gt=0)
+    cancel_date: date | None = Field(
+        None, description="Date of the reversing entry; the original's by default"
+    )
+    reason: str | None = Field(None, max_length=512)
+
+
+class ReconcileLineIn(Strict):
+    line_id: int = Field(gt=0, description="The general-ledger row id of the line")
+    amount: Money = Field(description="Amount of the line matched (positive)")
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError("must be positive")
+        return v
+
+
+class ReconcileIn(Strict):
+    client_account_id: int = Field(gt=0)
+    lines: list[ReconcileLineIn] = Field(min_length=2, max_length=1000)
+    reference: str | None = Field(None, max_length=64)
+
+
+class DraftEditIn(Strict):
+    client_account_id: int = Field(gt=0)
+    entry: JournalEntryIn

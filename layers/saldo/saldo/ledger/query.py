@@ -1,0 +1,129 @@
+"""Read side of the ledger: a DuckDB database over one manifest version, with facts resolved.
+
+The segments listed by the manifest are downloaded once into the function's /tmp (their keys are
+immutable, so a key is its own cache key) and loaded into an in-memory table `lines`, sorted by date:
+cancellations, reconciliations and draft edits are resolved here, at read time. The view is cached per
+(client account, manifest version) across warm invocations; a write bumps the version, so a read
+right after a write sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from saldo.ledger.masterdata import MasterData
+from saldo.ledger.models import ClientAccount
+from saldo.ledger.schema import FACT_COLUMNS, LINE_COLUMNS
+from saldo.ledger.store import LedgerStore, Manifest
+
+CACHE_DIR = Path(os.environ.get("SALDO_CACHE_DIR", "/tmp/saldo-cache"))  # noqa: S108 - Lambda's scratch space
+VIEW_CACHE_SIZE = 4
+
+
+@dataclass
+class LedgerView:
+    con: Any
+    manifest: Manifest
+    master: MasterData
+    account: ClientAccount
+    lock: threading.Lock
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self.lock:
+            return self.con.execute(sql, params or []).fetchall()
+
+    def dicts(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            cur = self.con.execute(sql, params or [])
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+_views: OrderedDict[tuple[str, int, int], LedgerView] = OrderedDict()
+_views_lock = threading.Lock()
+
+
+def _local_copy(store: LedgerStore, key: str) -> Path:
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = CACHE_DIR / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".parquet")
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        store.blobs.download(key, tmp)
+        tmp.replace(path)
+    return path
+
+
+def _empty_select(columns: tuple[tuple[str, str], ...]) -> str:
+    return "SELECT " + ", ".join(f"NULL::{t} AS {n}" for n, t in columns) + " WHERE false"
+
+
+def _source(paths: list[Path], columns: tuple[tuple[str, str], ...]) -> str:
+    if not paths:
+        return _empty_select(columns)
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"SELECT * FROM read_parquet([{files}])"
+
+
+def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
+    import duckdb
+
+    master = store.master(manifest)
+    line_paths = [_local_copy(store, k) for k in manifest.segment_keys("lines")]
+    fact_paths = [_local_copy(store, k) for k in manifest.segment_keys("facts")]
+    con = duckdb.connect(config={"threads": 2})
+    con.execute(f"CREATE TABLE facts AS {_source(fact_paths, FACT_COLUMNS)}")
+    has_facts = bool(fact_paths)
+    if has_facts:
+        resolved = f"""
+            SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount,
+                   (c.entry_id IS NOT NULL) AS cancelled,
+                   coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount
+            FROM ({_source(line_paths, LINE_COLUMNS)}) l
+            LEFT JOIN (SELECT DISTINCT entry_id FROM facts WHERE fact_type = 'cancel') c USING (entry_id)
+            LEFT JOIN (SELECT line_uid, sum(CASE WHEN fact_type = 'reconcile' THEN amount ELSE -amount END)
+                       AS reconciled FROM facts WHERE fact_type IN ('reconcile', 'unreconcile')
+                       GROUP BY line_uid) r USING (line_uid)
+            WHERE NOT EXISTS (SELECT 1 FROM facts f WHERE f.fact_type = 'supersede'
+                              AND f.entry_id = l.entry_id AND f.entry_version = l.entry_version)
+              AND NOT EXISTS (SELECT 1 FROM facts f
+                              WHERE f.fact_type = 'delete' AND f.entry_id = l.entry_id)"""
+    else:
+        resolved = f"""
+            SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount, false AS cancelled,
+                   0::DECIMAL(18,2) AS reconciled_amount
+            FROM ({_source(line_paths, LINE_COLUMNS)}) l"""
+    con.execute(f"CREATE TABLE lines AS {resolved} ORDER BY posting_date, sequence_number, entry_id, line_id")
+    con.execute("""CREATE TABLE accounts (account_id BIGINT, code VARCHAR, name VARCHAR,
+                   opening_balance DECIMAL(18,2))""")
+    rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]
+    if rows:
+        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?)", rows)
+    return LedgerView(con, manifest, master, account, threading.Lock())
+
+
+def open_view(store: LedgerStore, org_id: str, account: ClientAccount) -> LedgerView:
+    """The ledger as of now (one consistent manifest read), reusing a cached view when unchanged."""
+    manifest = store.manifest(org_id, account.id)
+    key = (org_id, account.id, manifest.version)
+    with _views_lock:
+        view = _views.get(key)
+        if view is not None:
+            _views.move_to_end(key)
+            view.account = account
+            return view
+    view = build_view(store, manifest, account)
+    with _views_lock:
+        _views[key] = view
+        while len(_views) > VIEW_CACHE_SIZE:
+            _views.popitem(last=False)
+    return view
+
+
+ZERO = Decimal("0.00")

@@ -1,0 +1,382 @@
+"""Ledger use cases: client accounts, master data, posting, cancelling, reconciling, editing drafts.
+
+Handlers call these with the caller's organization; every read and write is keyed by it. Each write
+is one atomic append to the client account's ledger store, followed by a ledger-changed event.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any
+
+from saldo.errors import NotFound, Unprocessable
+from saldo.ledger import posting
+from saldo.ledger.entries import as_entry_in, load_entry
+from saldo.ledger.masterdata import MasterData
+from saldo.ledger.models import (
+    AccountIn,
+    BusinessPartnerIn,
+    CancelIn,
+    ClientAccount,
+    ClientAccountIn,
+    ClientAccountPatch,
+    DimensionIn,
+    DraftEditIn,
+    JournalEntriesIn,
+    ReconcileIn,
+    TaxCodeIn,
+)
+from saldo.ledger.query import LedgerView, open_view
+from saldo.ledger.store import Change, LedgerStore, Manifest
+
+ZERO = Decimal("0.00")
+
+
+@cache
+def default_store() -> LedgerStore:
+    from saldo.adapters.ledger_aws import DynamoManifestStore, S3BlobStore
+
+    return LedgerStore(S3BlobStore(), DynamoManifestStore())
+
+
+@cache
+def default_repo() -> Any:
+    from saldo.adapters.client_accounts import ClientAccountRepo
+
+    return ClientAccountRepo()
+
+
+def _publish(detail_type: str, detail: dict[str, Any]) -> None:
+    from saldo.adapters.events import publish
+
+    publish(detail_type, detail)
+
+
+class LedgerService:
+    def __init__(
+        self,
+        org_id: str,
+        store: LedgerStore | None = None,
+        repo: Any = None,
+        publish: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.org_id = org_id
+        self.store = store or default_store()
+        self.repo = repo or default_repo()
+        self.publish = publish or _publish
+
+    # ------------------------------------------------------------------ client accounts
+    def create_client_account(self, data: ClientAccountIn) -> ClientAccount:
+        account = self.repo.create(self.org_id, data)
+        self.publish(
+            "ClientAccountChanged",
+            {"org_id": self.org_id, "client_account_id": account.id, "change": "created"},
+        )
+        return account
+
+    def client_account(self, account_id: int) -> ClientAccount:
+        account = self.repo.get(self.org_id, account_id)
+        if account is None:
+            raise NotFound(f"Client account {account_id} not found")
+        return account
+
+    def list_client_accounts(self, allowed: frozenset[int] | None) -> list[ClientAccount]:
+        return [a for a in self.repo.list(self.org_id) if allowed is None or a.id in allowed]
+
+    def patch_client_account(self, account_id: int, patch: ClientAccountPatch) -> ClientAccount:
+        changes = patch.model_dump(exclude_unset=True)
+        account = self.repo.update(self.org_id, account_id, changes)
+        if account is None:
+            raise NotFound(f"Client account {account_id} not found")
+        self.publish(
+            "ClientAccountChanged",
+            {
+                "org_id": self.org_id,
+                "client_account_id": account_id,
+                "change": "updated",
+                "fields": sorted(changes),
+            },
+        )
+        return account
+
+    def view(self, account: ClientAccount) -> LedgerView:
+        return open_view(self.store, self.org_id, account)
+
+    # ------------------------------------------------------------------ master data
+    def master(self, account_id: int) -> MasterData:
+        return self.store.master(self.store.manifest(self.org_id, account_id))
+
+    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> list[dict[str, Any]]:
+        self.client_account(account_id)
+        upserts = {
+            "accounts": (AccountIn, MasterData.upsert_accounts),
+            "tax_codes": (TaxCodeIn, MasterData.upsert_tax_codes),
+            "dimensions": (DimensionIn, MasterData.upsert_dimensions),
+            "business_partners": (BusinessPartnerIn, MasterData.upsert_business_partners),
+        }
+        _, upsert = upserts[kind]
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            if kind == "tax_codes":
+                for i, tc in enumerate(items):
+                    if tc.account_code and tc.account_code not in master.accounts:
+                        raise Unprocessable(
+                            f"items[{i}].account_code: unknown account {tc.account_code}",
+                            details=[
+                                {
+                                    "field": f"items[{i}].account_code",
+                                    "message": f"unknown account {tc.account_code}",
+                                }
+                            ],
+                        )
+            result = upsert(master, items)
+            return Change(master=master, result=result)
+
+        result = self.store.commit(self.org_id, account_id, build)
+        self._changed(account_id, "masterdata", {"kind": kind, "count": len(items)})
+        return result
+
+    # ------------------------------------------------------------------ journal entries
+    def post_entries(self, payload: JournalEntriesIn) -> dict[str, Any]:
+        account = self.client_account(payload.client_account_id)
+        batch_id = uuid.uuid4().hex
+        now = datetime.now(UTC).replace(tzinfo=None)
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            posting.validate_entries(payload.entries, account, master)
+            counters = manifest.counters
+            rows: list[dict[str, Any]] = []
+            summary = []
+            for entry in payload.entries:
+                seq = entry.sequence_number or counters.next_sequence
+                counters.next_sequence = max(counters.next_sequence, seq + 1)
+                entry_rows = posting.entry_rows(
+                    entry,
+                    entry_id=counters.next_entry_id,
+                    version=1,
+                    sequence_number=seq,
+                    first_line_uid=counters.next_line_uid,
+                    account=account,
+                    batch_id=batch_id,
+                    created_at=now,
+                )
+                rows.extend(entry_rows)
+                summary.append(
+                    {
+                        "id": counters.next_entry_id,
+                        "sequence_number": seq,
+                        "voucher_id": entry_rows[0]["voucher_id"],
+                        "line_ids": [r["line_uid"] for r in entry_rows],
+                    }
+                )
+                counters.next_entry_id += 1
+                counters.next_line_uid += len(entry_rows)
+            return Change(lines=rows, result=summary)
+
+        summary = self.store.commit(self.org_id, account.id, build)
+        lines = sum(len(e["line_ids"]) for e in summary)
+        self._changed(
+            account.id, "entries_posted", {"entries": len(summary), "lines": lines, "batch_id": batch_id}
+        )
+        return {"client_account_id": account.id, "batch_id": batch_id, "entries": summary}
+
+    def get_entry(self, account_id: int, entry_id: int) -> dict[str, Any]:
+        account = self.client_account(account_id)
+        entry = load_entry(self.view(account), entry_id)
+        if entry is None:
+            raise NotFound(f"Journal entry {entry_id} not found in client account {account_id}")
+        return entry
+
+    def cancel_entry(self, entry_id: int, data: CancelIn) -> dict[str, Any]:
+        account = self.client_account(data.client_account_id)
+        original = self.get_entry(account.id, entry_id)
+        if original["is_draft"]:
+            raise Unprocessable("A draft is deleted, not cancelled")
+        if original["cancelled"]:
+            raise Unprocessable(f"Journal entry {entry_id} is already cancelled")
+        if original["reversal_of"]:
+            raise Unprocessable(f"Journal entry {entry_id} is itself a cancellation")
+        reversal = posting.reversal_of_entry(as_entry_in(original), data.cancel_date, data.reason)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        batch_id = uuid.uuid4().hex
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            posting.validate_entries([reversal], account, master, path="cancel")
+            c = manifest.counters
+            rows = posting.entry_rows(
+                reversal,
+                entry_id=c.next_entry_id,
+                version=1,
+                sequence_number=c.next_sequence,
+                first_line_uid=c.next_line_uid,
+                account=account,
+                batch_id=batch_id,
+                created_at=now,
+                reversal_of=entry_id,
+            )
+            facts = [
+                _fact("cancel", entry_id=eid, ref=data.reason, at=now) for eid in (entry_id, c.next_entry_id)
+            ]
+            result = {"cancelled_entry_id": entry_id, "reversal_entry_id": c.next_entry_id}
+            c.next_entry_id += 1
+            c.next_sequence += 1
+            c.next_line_uid += len(rows)
+            return Change(lines=rows, facts=facts, result=result)
+
+        result = self.store.commit(self.org_id, account.id, build)
+        self._changed(account.id, "entry_cancelled", result)
+        return result
+
+    def reconcile(self, data: ReconcileIn) -> dict[str, Any]:
+        account = self.client_account(data.client_account_id)
+        view = self.view(account)
+        ids = [line.line_id for line in data.lines]
+        if len(set(ids)) != len(ids):
+            raise Unprocessable("lines: a line appears twice")
+        found = {
+            r["line_uid"]: r
+            for r in view.dicts(
+                "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft FROM lines "
+                "WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
+                [ids],
+            )
+        }
+        problems = []
+        signed_total = ZERO
+        for i, line in enumerate(data.lines):
+            row = found.get(line.line_id)
+            if row is None:
+                problems.append({"field": f"lines[{i}].line_id", "message": f"unknown line {line.line_id}"})
+                continue
+            if row["cancelled"] or row["is_draft"]:
+                problems.append(
+                    {
+                        "field": f"lines[{i}].line_id",
+                        "message": "a cancelled or draft line cannot be reconciled",
+                    }
+                )
+            open_amount = abs(row["amount"]) - row["reconciled_amount"]
+            if line.amount > open_amount:
+                problems.append(
+                    {
+                        "field": f"lines[{i}].amount",
+                        "message": f"{line.amount} exceeds the open amount {open_amount}",
+                    }
+                )
+            signed_total += line.amount if row["amount"] > 0 else -line.amount
+        accounts = {r["account_code"] for r in found.values()}
+        if len(accounts) > 1:
+            problems.append(
+                {"field": "lines", "message": f"lines are on different accounts {sorted(accounts)}"}
+            )
+        if not problems and signed_total != 0:
+            problems.append(
+                {"field": "lines", "message": f"matched debits and credits differ by {signed_total}"}
+            )
+        if problems:
+            raise Unprocessable(f"{problems[0]['field']}: {problems[0]['message']}", details=problems)
+        reference = data.reference or uuid.uuid4().hex[:12]
+        now = datetime.now(UTC).replace(tzinfo=None)
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            facts = [
+                _fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now)
+                for line in data.lines
+            ]
+            return Change(facts=facts, result={"reference": reference, "lines": len(facts)})
+
+        result = self.store.commit(self.org_id, account.id, build)
+        self._changed(account.id, "lines_reconciled", result)
+        return result
+
+    def edit_draft(self, entry_id: int, data: DraftEditIn) -> dict[str, Any]:
+        account = self.client_account(data.client_account_id)
+        current = self.get_entry(account.id, entry_id)
+        if not current["is_draft"]:
+            raise Unprocessable(
+                f"Journal entry {entry_id} is posted; posted entries are cancelled, not edited"
+            )
+        now = datetime.now(UTC).replace(tzinfo=None)
+        batch_id = uuid.uuid4().hex
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            posting.validate_entries([data.entry], account, master, path="entry")
+            c = manifest.counters
+            seq = data.entry.sequence_number or current["sequence_number"]
+            rows = posting.entry_rows(
+                data.entry,
+                entry_id=entry_id,
+                version=current["version"] + 1,
+                sequence_number=seq,
+                first_line_uid=c.next_line_uid,
+                account=account,
+                batch_id=batch_id,
+                created_at=now,
+            )
+            c.next_line_uid += len(rows)
+            facts = [_fact("supersede", entry_id=entry_id, entry_version=current["version"], at=now)]
+            return Change(
+                lines=rows,
+                facts=facts,
+                result={"id": entry_id, "version": current["version"] + 1, "is_draft": data.entry.is_draft},
+            )
+
+        result = self.store.commit(self.org_id, account.id, build)
+        self._changed(account.id, "draft_edited", result)
+        return result
+
+    def delete_draft(self, account_id: int, entry_id: int) -> dict[str, Any]:
+        account = self.client_account(account_id)
+        current = self.get_entry(account.id, entry_id)
+        if not current["is_draft"]:
+            raise Unprocessable(
+                f"Journal entry {entry_id} is posted; posted entries are cancelled, not deleted"
+            )
+        now = datetime.now(UTC).replace(tzinfo=None)
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            return Change(
+                facts=[_fact("delete", entry_id=entry_id, at=now)], result={"deleted_entry_id": entry_id}
+            )
+
+        result = self.store.commit(self.org_id, account.id, build)
+        self._changed(account.id, "draft_deleted", result)
+        return result
+
+    def _changed(self, account_id: int, change: str, detail: dict[str, Any]) -> None:
+        version = self.store.manifest(self.org_id, account_id).version
+        self.publish(
+            "LedgerChanged",
+            {
+                "org_id": self.org_id,
+                "client_account_id": account_id,
+                "change": change,
+                "ledger_version": version,
+                **detail,
+            },
+        )
+
+
+def _fact(
+    fact_type: str,
+    *,
+    entry_id: int | None = None,
+    entry_version: int | None = None,
+    line_uid: int | None = None,
+    amount: Decimal | None = None,
+    ref: str | None = None,
+    at: datetime,
+) -> dict[str, Any]:
+    return {
+        "fact_type": fact_type,
+        "entry_id": entry_id,
+        "entry_version": entry_version,
+        "line_uid": line_uid,
+        "amount": amount,
+        "ref": ref,
+        "created_at": at,
+    }

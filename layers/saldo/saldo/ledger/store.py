@@ -1,0 +1,189 @@
+"""The ledger store of one client account: immutable segments listed by a versioned manifest.
+
+Writers append: a change writes new objects (a Parquet segment of lines, one of facts, a new master
+data document) under fresh keys, then swaps the manifest with a conditional write on its version. A
+writer that loses the race deletes what it wrote, re-reads, re-allocates ids and tries again, so
+concurrent posts never lose a write and ids stay unique. Readers take the manifest they read and see
+exactly the objects it lists.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from saldo.errors import Conflict
+from saldo.ledger.masterdata import MasterData
+from saldo.ledger.posting import Counters
+from saldo.ledger.segments import write_facts, write_lines
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 25
+
+
+@dataclass
+class Segment:
+    key: str
+    kind: str  # "lines" | "facts"
+    rows: int
+    size: int
+    etag: str = ""
+
+
+@dataclass
+class Manifest:
+    org_id: str
+    client_account_id: int
+    version: int = 0
+    segments: list[Segment] = field(default_factory=list)
+    masterdata_key: str | None = None
+    counters: Counters = field(default_factory=Counters)
+    updated_at: str = ""
+
+    def segment_keys(self, kind: str) -> list[str]:
+        return [s.key for s in self.segments if s.kind == kind]
+
+
+class ManifestConflict(Exception):
+    """Another writer swapped the manifest first."""
+
+
+class BlobStore(Protocol):
+    def put_file(self, key: str, path: Path) -> tuple[str, int]: ...
+    def put_bytes(self, key: str, data: bytes) -> tuple[str, int]: ...
+    def get_bytes(self, key: str) -> bytes: ...
+    def download(self, key: str, path: Path) -> None: ...
+    def delete(self, keys: list[str]) -> None: ...
+
+
+class ManifestStore(Protocol):
+    def load(self, org_id: str, client_account_id: int) -> Manifest | None: ...
+    def save(self, manifest: Manifest, expected_version: int) -> None: ...
+
+
+@dataclass
+class Change:
+    """What one write adds: rows to append, a new master data document, and the result to return."""
+
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    master: MasterData | None = None
+    result: Any = None
+
+
+def prefix(org_id: str, client_account_id: int) -> str:
+    return f"ledger/{org_id}/{client_account_id}"
+
+
+class LedgerStore:
+    def __init__(
+        self,
+        blobs: BlobStore,
+        manifests: ManifestStore,
+        masterdata_cache: dict[str, MasterData] | None = None,
+    ) -> None:
+        self.blobs = blobs
+        self.manifests = manifests
+        self._master_cache = masterdata_cache if masterdata_cache is not None else {}
+
+    def manifest(self, org_id: str, client_account_id: int) -> Manifest:
+        return self.manifests.load(org_id, client_account_id) or Manifest(org_id, client_account_id)
+
+    def master(self, manifest: Manifest) -> MasterData:
+        key = manifest.masterdata_key
+        if key is None:
+            return MasterData()
+        if key not in self._master_cache:
+            self._master_cache[key] = MasterData.from_json(self.blobs.get_bytes(key))
+        return self._master_cache[key].copy()
+
+    def commit(
+        self, org_id: str, client_account_id: int, build: Callable[[Manifest, MasterData], Change]
+    ) -> Any:
+        """Run `build` against the current state and append its change atomically; retry on a lost race.
+
+        `build` must be pure apart from reading its arguments: it may run more than once. It allocates
+        ids from `manifest.counters`, which it advances on a copy.
+        """
+        for attempt in range(MAX_ATTEMPTS):
+            current = self.manifest(org_id, client_account_id)
+            counters = Counters(**vars(current.counters))
+            working = Manifest(
+                org_id,
+                client_account_id,
+                current.version,
+                list(current.segments),
+                current.masterdata_key,
+                counters,
+            )
+            change = build(working, self.master(current))
+            written: list[str] = []
+            try:
+                new_segments = self._write(org_id, client_account_id, change, written)
+                master_key = current.masterdata_key
+                if change.master is not None:
+                    master_key = f"{prefix(org_id, client_account_id)}/master/{uuid.uuid4().hex}.json"
+                    self.blobs.put_bytes(master_key, change.master.to_json())
+                    written.append(master_key)
+                updated = Manifest(
+                    org_id,
+                    client_account_id,
+                    current.version + 1,
+                    current.segments + new_segments,
+                    master_key,
+                    working.counters,
+                    datetime.now(UTC).isoformat(timespec="milliseconds"),
+                )
+                self.manifests.save(updated, expected_version=current.version)
+                if change.master is not None and master_key:
+                    self._master_cache[master_key] = change.master
+                return change.result
+            except ManifestConflict:
+                self.blobs.delete(written)
+                time.sleep(min(0.5, 0.01 * (2 ** min(attempt, 6))) * random.random())
+            except BaseException:
+                self.blobs.delete(written)
+                raise
+        raise Conflict("The ledger is being changed by many writers at once; retry the request")
+
+    def _write(
+        self, org_id: str, client_account_id: int, change: Change, written: list[str]
+    ) -> list[Segment]:
+        segments = []
+        with tempfile.TemporaryDirectory(prefix="saldo-seg-") as tmp:
+            for kind, rows, writer in (
+                ("lines", change.lines, write_lines),
+                ("facts", change.facts, write_facts),
+            ):
+                if not rows:
+                    continue
+                path = Path(tmp) / f"{kind}.parquet"
+                count = writer(rows, path)
+                key = f"{prefix(org_id, client_account_id)}/{kind}/{uuid.uuid4().hex}.parquet"
+                etag, size = self.blobs.put_file(key, path)
+                written.append(key)
+                segments.append(Segment(key=key, kind=kind, rows=count, size=size, etag=etag))
+        return segments
+
+    def replace_segments(
+        self, org_id: str, client_account_id: int, expected: Manifest, new_segments: list[Segment]
+    ) -> Manifest:
+        """Swap every segment of `expected` for `new_segments` (compaction); raises ManifestConflict."""
+        updated = Manifest(
+            org_id,
+            client_account_id,
+            expected.version + 1,
+            new_segments,
+            expected.masterdata_key,
+            expected.counters,
+            datetime.now(UTC).isoformat(timespec="milliseconds"),
+        )
+        self.manifests.save(updated, expected_version=expected.version)
+        return updated
