@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from saldo import jsonenc
+from saldo.api.auth import SaldoResolver
 from saldo.errors import SaldoError, error_body
 
 logger = Logger(service="saldo")
@@ -31,7 +32,8 @@ def _field_path(loc: Iterable[Any]) -> str:
 def create_app(*routers: Router) -> APIGatewayHttpResolver:
     # Routes return pre-serialised JSON (Decimal-exact) and document their bodies through `responses=`;
     # a response that fails a declared model is our bug, so it is a 500, never a 4xx.
-    app = APIGatewayHttpResolver(
+    # SaldoResolver authenticates every non-public route before it is matched (saldo/api/auth.py).
+    app = SaldoResolver(
         enable_validation=True,
         serializer=jsonenc.dumps,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
