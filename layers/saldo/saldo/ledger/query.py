@@ -105,6 +105,10 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
     rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]
     if rows:
         con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?)", rows)
+    con.execute("CREATE TABLE partners (id BIGINT, name VARCHAR)")
+    partners = [(pid, p["name"]) for pid, p in master.business_partners.items()]
+    if partners:
+        con.executemany("INSERT INTO partners VALUES (?, ?)", partners)
     return LedgerView(con, manifest, master, account, threading.Lock())
 
 

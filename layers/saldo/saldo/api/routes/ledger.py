@@ -1,0 +1,256 @@
+"""Client accounts, master data and journal entries (`/api/v2/client-accounts`, `/api/v2/journal-entries`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from pydantic import BaseModel, Field
+
+from saldo import jsonenc
+from saldo.api.app import json_response
+from saldo.api.auth import current_caller
+from saldo.errors import BadRequest, Forbidden
+from saldo.ledger.models import (
+    AccountIn,
+    BusinessPartnerIn,
+    CancelIn,
+    ClientAccount,
+    ClientAccountIn,
+    ClientAccountPatch,
+    DimensionIn,
+    DraftEditIn,
+    JournalEntriesIn,
+    ReconcileIn,
+    TaxCodeIn,
+)
+from saldo.ledger.service import LedgerService
+
+router = Router()
+TAG_CA = "Client accounts"
+TAG_MD = "Master data"
+TAG_JE = "Journal entries"
+
+ClientAccountId = Annotated[int, Path(gt=0, description="Client account id")]
+EntryId = Annotated[int, Path(gt=0, description="Journal entry id")]
+ClientAccountQuery = Annotated[int | None, Query(description="Client account of the entry")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        max_length=128,
+        description="Required: a retried request with the same key never posts twice",
+    ),
+]
+
+
+def _service() -> LedgerService:
+    return LedgerService(current_caller().org_id)
+
+
+def _granted(client_account_id: int | None) -> int:
+    """The client account id if the key's grant covers it (403 otherwise, or when missing)."""
+    return current_caller().require_client_account(client_account_id)
+
+
+def _account(client_account_id: int) -> ClientAccount:
+    return _service().client_account(_granted(client_account_id))
+
+
+# ------------------------------------------------------------------ client accounts
+@router.post(
+    "/api/v2/client-accounts",
+    summary="Create a client account",
+    tags=[TAG_CA],
+    responses={201: {"description": "Created", "content": {"application/json": {"model": ClientAccount}}}},
+)
+def create_client_account(body: ClientAccountIn):
+    caller = current_caller()
+    if caller.client_accounts is not None:
+        raise Forbidden("This API key is limited to given client accounts and cannot create new ones")
+    return json_response(201, _service().create_client_account(body))
+
+
+@router.get("/api/v2/client-accounts", summary="List the client accounts this key can access", tags=[TAG_CA])
+def list_client_accounts():
+    caller = current_caller()
+    accounts = _service().list_client_accounts(caller.client_accounts)
+    return json_response(200, {"data": accounts, "meta": {"records": len(accounts)}})
+
+
+@router.get("/api/v2/client-accounts/<id>", summary="Get a client account", tags=[TAG_CA])
+def get_client_account(id: ClientAccountId):
+    return json_response(200, _account(id))
+
+
+@router.patch(
+    "/api/v2/client-accounts/<id>", summary="Change a client account (name, lock date, ...)", tags=[TAG_CA]
+)
+def patch_client_account(id: ClientAccountId, body: ClientAccountPatch):
+    _account(id)
+    return json_response(200, _service().patch_client_account(id, body))
+
+
+# ------------------------------------------------------------------ master data
+class AccountsIn(BaseModel):
+    items: list[AccountIn] = Field(min_length=1, max_length=20_000)
+
+
+class TaxCodesIn(BaseModel):
+    items: list[TaxCodeIn] = Field(min_length=1, max_length=1_000)
+
+
+class DimensionsIn(BaseModel):
+    items: list[DimensionIn] = Field(min_length=1, max_length=50_000)
+
+
+class BusinessPartnersIn(BaseModel):
+    items: list[BusinessPartnerIn] = Field(min_length=1, max_length=50_000)
+
+
+def _master_list(client_account_id: int, kind: str) -> list[dict[str, Any]]:
+    _account(client_account_id)
+    master = _service().master(client_account_id)
+    if kind == "accounts":
+        return [
+            {**a, "code": code, "grouping": master.grouping(code)}
+            for code, a in sorted(master.accounts.items())
+        ]
+    if kind == "business_partners":
+        return [master.business_partners[k] for k in sorted(master.business_partners)]
+    return list(getattr(master, kind).values())
+
+
+def _upsert(client_account_id: int, kind: str, items: list[Any]) -> Response:
+    _account(client_account_id)
+    saved = _service().upsert_master(client_account_id, kind, items)
+    return json_response(200, {"data": saved, "meta": {"records": len(saved)}})
+
+
+@router.post(
+    "/api/v2/client-accounts/<id>/accounts", summary="Upsert chart of accounts (by code)", tags=[TAG_MD]
+)
+def upsert_accounts(id: ClientAccountId, body: AccountsIn):
+    return _upsert(id, "accounts", body.items)
+
+
+@router.get("/api/v2/client-accounts/<id>/accounts", summary="Chart of accounts", tags=[TAG_MD])
+def list_accounts(id: ClientAccountId):
+    items = _master_list(id, "accounts")
+    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+
+
+@router.post("/api/v2/client-accounts/<id>/tax-codes", summary="Upsert tax codes (by code)", tags=[TAG_MD])
+def upsert_tax_codes(id: ClientAccountId, body: TaxCodesIn):
+    return _upsert(id, "tax_codes", body.items)
+
+
+@router.get("/api/v2/client-accounts/<id>/tax-codes", summary="Tax codes", tags=[TAG_MD])
+def list_tax_codes(id: ClientAccountId):
+    items = _master_list(id, "tax_codes")
+    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+
+
+@router.post(
+    "/api/v2/client-accounts/<id>/dimensions", summary="Upsert dimensions (by type and id)", tags=[TAG_MD]
+)
+def upsert_dimensions(id: ClientAccountId, body: DimensionsIn):
+    return _upsert(id, "dimensions", body.items)
+
+
+@router.get("/api/v2/client-accounts/<id>/dimensions", summary="Dimensions", tags=[TAG_MD])
+def list_dimensions(id: ClientAccountId):
+    items = _master_list(id, "dimensions")
+    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+
+
+@router.post(
+    "/api/v2/client-accounts/<id>/business-partners",
+    summary="Upsert customers and suppliers (by id)",
+    tags=[TAG_MD],
+)
+def upsert_business_partners(id: ClientAccountId, body: BusinessPartnersIn):
+    return _upsert(id, "business_partners", body.items)
+
+
+@router.get(
+    "/api/v2/client-accounts/<id>/business-partners", summary="Customers and suppliers", tags=[TAG_MD]
+)
+def list_business_partners(id: ClientAccountId):
+    items = _master_list(id, "business_partners")
+    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+
+
+# ------------------------------------------------------------------ journal entries
+@router.post(
+    "/api/v2/journal-entries",
+    summary="Post a batch of journal entries (idempotent by key)",
+    tags=[TAG_JE],
+    description="Every entry must balance to the øre and reference existing accounts, "
+    "tax codes and dimensions; the whole batch is posted or nothing is. Send an `Idempotency-Key` "
+    "header: a retry with the same key returns the first response instead of posting again.",
+)
+def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey = None):
+    from saldo.adapters.idempotency import run_once
+
+    if not idempotency_key:
+        raise BadRequest("The Idempotency-Key header is required, e.g. a UUID per batch of entries")
+    caller = current_caller()
+    _account(body.client_account_id)
+    raw = (router.current_event.body or "").encode()
+    status, text, replayed = run_once(
+        caller.org_id,
+        "journal-entries",
+        idempotency_key,
+        raw,
+        lambda: (201, _service().post_entries(body)),
+        jsonenc.dumps,
+    )
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=text,
+        headers={"Idempotent-Replayed": "true" if replayed else "false"},
+    )
+
+
+@router.get("/api/v2/journal-entries/<entry_id>", summary="Get a journal entry with its lines", tags=[TAG_JE])
+def get_journal_entry(entry_id: EntryId, client_account_id: ClientAccountQuery = None):
+    account = _account(client_account_id)
+    return json_response(200, _service().get_entry(account.id, entry_id))
+
+
+@router.put(
+    "/api/v2/journal-entries/<entry_id>",
+    summary="Edit a draft entry (posted entries are cancelled)",
+    tags=[TAG_JE],
+)
+def edit_draft(entry_id: EntryId, body: DraftEditIn):
+    _account(body.client_account_id)
+    return json_response(200, _service().edit_draft(entry_id, body))
+
+
+@router.delete("/api/v2/journal-entries/<entry_id>", summary="Delete a draft entry", tags=[TAG_JE])
+def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None):
+    account = _account(client_account_id)
+    return json_response(200, _service().delete_draft(account.id, entry_id))
+
+
+@router.post(
+    "/api/v2/journal-entries/<entry_id>/cancel",
+    summary="Cancel a posted entry with a reversing entry",
+    tags=[TAG_JE],
+)
+def cancel_entry(entry_id: EntryId, body: CancelIn):
+    _account(body.client_account_id)
+    return json_response(200, _service().cancel_entry(entry_id, body))
+
+
+@router.post(
+    "/api/v2/reconciliations", summary="Reconcile lines (match a payment against an invoice)", tags=[TAG_JE]
+)
+def reconcile(body: ReconcileIn):
+    _account(body.client_account_id)
+    return json_response(200, _service().reconcile(body))

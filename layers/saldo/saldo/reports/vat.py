@@ -1,0 +1,165 @@
+"""VAT (MVA) report per tax code for a period, in the shape of seeds/002, with reconciliation.
+
+Per tax code: the base, the tax computed as base × rate (line by line, to the øre), the tax posted on the
+lines, their difference, and the amounts the MVA-melding reports (research/saft.md §5):
+- output codes report their VAT (payable, positive); input codes their deduction (negative);
+- reverse-charge codes (81, 83, 86, 88, 91) report the computed VAT as acquisition tax and the posted
+  deduction as input VAT; the codes without deduction (82, 84, 87, 89, 92) only the acquisition tax.
+Sign convention of the ledger lines: debit positive, so output VAT is posted as a negative tax_amount.
+
+Reconciliation: for each VAT account, the movement on the account in entries that carry tax codes is
+compared with the tax amounts of the codes that post to it; a difference gets a note.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from saldo.ledger.query import LedgerView
+from saldo.reports.common import ZERO, LineFilter, account_name
+
+WITH_DEDUCTION = {"81", "83", "86", "88", "91"}
+WITHOUT_DEDUCTION = {"82", "84", "87", "89", "92"}
+CENT = Decimal("0.01")
+
+
+def _split(amount: Decimal) -> tuple[Decimal, Decimal]:
+    return (amount, ZERO) if amount >= 0 else (ZERO, -amount)
+
+
+def vat_report(
+    view: LedgerView, *, date_from: date, date_to: date, include_drafts: bool = False, lang: str = "en"
+) -> dict[str, Any]:
+    where, params = LineFilter(
+        date_from=date_from, date_to=date_to, include_drafts=include_drafts, only_tax_lines=True
+    ).sql()
+    lines = view.rows(
+        f"""
+        SELECT l.tax_code, coalesce(l.tax_base_amount, 0), coalesce(l.tax_amount, 0), count(*)
+        FROM lines l WHERE {where} GROUP BY ALL""",
+        params,
+    )
+    per_code: dict[str, dict[str, Any]] = {}
+    for code, base, tax, _count in lines:
+        tc = view.master.tax_codes.get(code, {})
+        rate = Decimal(tc.get("rate", 0)) * Decimal(tc.get("base_rate", 100)) / Decimal(10000)
+        computed = (base * rate).quantize(CENT, ROUND_HALF_UP)
+        agg = per_code.setdefault(
+            code,
+            {
+                "base+": ZERO,
+                "base-": ZERO,
+                "computed": ZERO,
+                "posted+": ZERO,
+                "posted-": ZERO,
+                "computed_total": ZERO,
+            },
+        )
+        # grouped by (code, base, tax): identical lines share one computation, so multiply by count
+        agg["base+"] += base * _count if base > 0 else ZERO
+        agg["base-"] += -base * _count if base < 0 else ZERO
+        agg["computed_total"] += computed * _count
+        agg["posted+"] += tax * _count if tax > 0 else ZERO
+        agg["posted-"] += -tax * _count if tax < 0 else ZERO
+    rows = []
+    total_tax = total_acq = ZERO
+    for code in sorted(per_code, key=lambda c: (len(c), c)):
+        agg = per_code[code]
+        tc = view.master.tax_codes.get(code, {})
+        std = str(tc.get("standard_tax_code") or code)
+        posted = agg["posted+"] - agg["posted-"]
+        computed = agg["computed_total"]
+        tax_debit, tax_credit = _split(computed)
+        difference = computed - posted
+        rec_debit, rec_credit = _split(difference)
+        if std in WITH_DEDUCTION:
+            reportable, acquisition = -posted, abs(computed)
+        elif std in WITHOUT_DEDUCTION:
+            reportable, acquisition = ZERO, abs(computed)
+        else:
+            reportable, acquisition = -posted, ZERO
+        note = None
+        if std in WITH_DEDUCTION | WITHOUT_DEDUCTION:
+            if std in WITH_DEDUCTION and abs(posted) > abs(computed):
+                note = f"Deducted VAT {abs(posted)} exceeds the acquisition VAT {abs(computed)}"
+        elif difference:
+            note = (
+                f"Posted VAT {posted} differs from base × rate {computed} by {difference}"
+                if lang != "nb"
+                else f"Bokført mva {posted} avviker fra grunnlag × sats {computed} med {difference}"
+            )
+        total_tax += reportable
+        total_acq += acquisition
+        rows.append(
+            {
+                "tax_code": {
+                    "code": code,
+                    "description": tc.get("description", code),
+                    "tax_rate": tc.get("rate", ZERO),
+                    "category": tc.get("direction", "none"),
+                    "standard_tax_code": std,
+                },
+                "base_debit_amount": agg["base+"],
+                "base_credit_amount": agg["base-"],
+                "tax_debit_amount": tax_debit,
+                "tax_credit_amount": tax_credit,
+                "posted_tax_debit_amount": agg["posted+"],
+                "posted_tax_credit_amount": agg["posted-"],
+                "reconciliation_debit_amount": rec_debit,
+                "reconciliation_credit_amount": rec_credit,
+                "reportable_tax_amount": reportable,
+                "reportable_acquisition_tax_amount": acquisition,
+                "discrepancy_note": note,
+            }
+        )
+    return {
+        "period": {"date_from": date_from, "date_to": date_to},
+        "rows": rows,
+        "totals": {
+            "reportable_tax_amount": total_tax,
+            "reportable_acquisition_tax_amount": total_acq,
+            "vat_payable": total_tax + total_acq,
+        },
+        "reconciliation": reconcile_accounts(view, date_from, date_to, include_drafts, lang),
+    }
+
+
+def reconcile_accounts(
+    view: LedgerView, date_from: date, date_to: date, include_drafts: bool, lang: str
+) -> list[dict[str, Any]]:
+    by_account: dict[str, list[str]] = {}
+    for code, tc in view.master.tax_codes.items():
+        if tc.get("account_code"):
+            by_account.setdefault(tc["account_code"], []).append(code)
+    if not by_account:
+        return []
+    where, params = LineFilter(date_from=date_from, date_to=date_to, include_drafts=include_drafts).sql()
+    out = []
+    for account, codes in sorted(by_account.items()):
+        moved, by_codes = view.rows(
+            f"""
+            WITH taxed AS (SELECT DISTINCT entry_id FROM lines l WHERE {where} AND l.tax_code IS NOT NULL)
+            SELECT
+              (SELECT coalesce(sum(l.amount), 0) FROM lines l
+               WHERE {where} AND l.account_code = ? AND l.entry_id IN (SELECT entry_id FROM taxed)),
+              (SELECT coalesce(sum(l.tax_amount), 0) FROM lines l
+               WHERE {where} AND l.tax_code IN (SELECT unnest(?::VARCHAR[])))""",
+            [*params, *params, account, *params, codes],
+        )[0]
+        difference = Decimal(moved) - Decimal(by_codes)
+        out.append(
+            {
+                "account_code": account,
+                "account_name": account_name(view, account),
+                "tax_codes": sorted(codes),
+                "posted_on_account": moved,
+                "tax_amount_of_codes": by_codes,
+                "difference": difference,
+                "note": None
+                if not difference
+                else (f"The account moved {moved} while the lines' tax amounts sum to {by_codes}"),
+            }
+        )
+    return out
