@@ -134,7 +134,7 @@ def dimension_value_sql(dim_type: str, alias: str = "l") -> str:
     """The id of a line's dimension of `dim_type`: its relation when of that type, else its first such tag."""
     return (
         f"CASE WHEN {alias}.relation_type = '{dim_type}' THEN {alias}.relation_id ELSE "
-        f"TRY_CAST(split_part(list_filter({alias}.dimensions, x -> starts_with(x, '{dim_type}:'))[1], "
+        f"TRY_CAST(split_part(list_filter({alias}.dimensions, lambda x: starts_with(x, '{dim_type}:'))[1], "
         f"':', 2) "
         f"AS BIGINT) END"
     )
