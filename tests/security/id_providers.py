@@ -1,0 +1,173 @@
+"""Test data for the isolation test: how to get a tenant's id for each path parameter, and request bodies.
+
+When you add a route to template.yaml, the isolation test tries it with another organization's ids. It
+needs, for every path parameter, a provider that creates something for the tenant and returns its id:
+
+    @registry.id("/v1/templates/{id}")            # this prefix and every route under it
+    def template(world: World, t: Tenant) -> str:
+        res = t.api.post("/v1/templates", json_body={"name": t.named("template"), ...})
+        ok(res, 201, "create a template")
+        return res.json()["id"]
+
+Register by parameter name (`"client_account_id"`: path and query parameters of any route) or by
+route prefix ending in the parameter (`"/api/v2/client-accounts/{id}"`). Name what you create with
+`t.named(...)` (it carries the tenant's token, which must never show up in another tenant's answer),
+and `t.mark(...)` other identifying values. Routes with a request body need `@registry.body(...)`
+returning a valid body that uses the owner's ids and the caller's names.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from saldo.ledger.regno import valid_norwegian_orgnr
+from tests.security.isolation import Body, Registry, Tenant, World
+
+registry = Registry()
+registry.query_values.update({"date_from": "2025-01-01", "date_to": "2025-12-31"})
+
+
+def ok(res: Any, status: int, what: str) -> Any:
+    assert res.status == status, f"isolation test data: could not {what}: {res.status} {res.text[:500]}"
+    return res.json()
+
+
+def orgnr() -> str:
+    """A fresh valid Norwegian organization number."""
+    while True:
+        number = str(random.randint(800_000_000, 999_999_999))
+        if valid_norwegian_orgnr(number):
+            return number
+
+
+def _entry(t: Tenant, **extra: Any) -> dict[str, Any]:
+    return {
+        "posting_date": "2025-03-14",
+        "description": t.named("isolation entry"),
+        "is_draft": True,
+        "lines": [
+            {"account_code": "1920", "debit": "1250.00", "description": t.named("line")},
+            {"account_code": "3000", "credit": "1250.00"},
+        ],
+        **extra,
+    }
+
+
+# ------------------------------------------------------------------ ids
+@registry.id("client_account_id", "/api/v2/client-accounts/{id}")
+def client_account(world: World, t: Tenant) -> int:
+    body = ok(
+        t.api.post(
+            "/api/v2/client-accounts",
+            json_body={"name": t.named("Klient AS"), "registration_number": t.regno, "vat_registered": False},
+        ),
+        201,
+        "create a client account",
+    )
+    t.mark(t.regno)
+    ca = int(body["id"])
+    master = {
+        "accounts": [
+            {"code": "1920", "name": t.named("Bankinnskudd")},
+            {"code": "3000", "name": t.named("Salgsinntekt")},
+        ],
+        "tax-codes": [{"code": "0", "description": t.named("Ingen mva"), "rate": "0", "direction": "none"}],
+        "dimensions": [{"type": "project", "id": 1, "name": t.named("Prosjekt")}],
+        "business-partners": [{"id": 1, "name": t.named("Kunde AS"), "kind": "customer"}],
+    }
+    for path, items in master.items():
+        ok(t.api.post(f"/api/v2/client-accounts/{ca}/{path}", json_body={"items": items}), 200, f"add {path}")
+    return ca
+
+
+@registry.id("/api/v2/journal-entries/{entry_id}")
+def journal_entry(world: World, t: Tenant) -> int:
+    ca = int(world.id_of(t, "client_account_id"))
+    body = ok(
+        t.api.post(
+            "/api/v2/journal-entries",
+            json_body={"client_account_id": ca, "entries": [_entry(t)]},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        201,
+        "post a journal entry",
+    )
+    return int(body["entries"][0]["id"])
+
+
+@registry.id("business_partner_id")
+def business_partner(world: World, t: Tenant) -> int:
+    world.id_of(t, "client_account_id")  # the client account comes with business partner 1
+    return 1
+
+
+# ------------------------------------------------------------------ bodies (owner's ids, caller's names)
+def _ca(world: World, owner: Tenant) -> int:
+    return int(world.id_of(owner, "client_account_id"))
+
+
+@registry.body("POST /api/v2/client-accounts")
+def new_client_account(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"name": caller.named("Ny klient AS"), "registration_number": orgnr()})
+
+
+@registry.body("PATCH /api/v2/client-accounts/{id}")
+def rename_client_account(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"name": caller.named("renamed")})
+
+
+@registry.body("POST /api/v2/client-accounts/{id}/accounts")
+def accounts(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"items": [{"code": "1920", "name": caller.named("overwritten")}]})
+
+
+@registry.body("POST /api/v2/client-accounts/{id}/tax-codes")
+def tax_codes(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {
+            "items": [
+                {"code": "0", "description": caller.named("overwritten"), "rate": "0", "direction": "none"}
+            ]
+        }
+    )
+
+
+@registry.body("POST /api/v2/client-accounts/{id}/dimensions")
+def dimensions(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"items": [{"type": "project", "id": 1, "name": caller.named("overwritten")}]})
+
+
+@registry.body("POST /api/v2/client-accounts/{id}/business-partners")
+def business_partners(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"items": [{"id": 1, "name": caller.named("overwritten"), "kind": "customer"}]})
+
+
+@registry.body("POST /api/v2/journal-entries")
+def journal_entries(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {"client_account_id": _ca(world, owner), "entries": [_entry(caller)]},
+        {"Idempotency-Key": uuid.uuid4().hex},
+    )
+
+
+@registry.body("PUT /api/v2/journal-entries/{entry_id}")
+def edit_draft(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"client_account_id": _ca(world, owner), "entry": _entry(caller)})
+
+
+@registry.body("POST /api/v2/journal-entries/{entry_id}/cancel")
+def cancel_entry(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"client_account_id": _ca(world, owner), "reason": caller.named("cancelled")})
+
+
+@registry.body("POST /api/v2/reconciliations")
+def reconcile(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {
+            "client_account_id": _ca(world, owner),
+            "lines": [{"line_id": 1, "amount": "1250.00"}, {"line_id": 2, "amount": "1250.00"}],
+            "reference": caller.named("match")[:64],
+        }
+    )
