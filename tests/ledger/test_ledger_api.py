@@ -306,3 +306,33 @@ def test_ledger_changed_event_published(api, stack):
     assert ("LedgerChanged", "entries_posted") in kinds
     posted = next(b["detail"] for b in bodies if b["detail"].get("change") == "entries_posted")
     assert posted["client_account_id"] == ca and posted["entries"] == 1
+
+
+def test_compaction_merges_segments_and_keeps_every_figure(api, tenant, stack):
+    from saldo.ledger.query import open_view
+    from saldo.ledger.service import LedgerService
+    from saldo.ledger.store import COMPACT_AFTER
+
+    ca = make_client_account(api)
+    svc = LedgerService(tenant["org_id"])
+    post(api, ca, [sale("2025-04-01", "1.00", ca=ca)])
+    first_segment = svc.store.manifest(tenant["org_id"], ca).segments[0].key
+    for n in range(2, COMPACT_AFTER + 1):
+        post(api, ca, [sale("2025-04-01", f"{n}.00", ca=ca)])
+    entry = post(api, ca, [sale("2025-04-02", "9.00", ca=ca)]).json()["entries"][0]
+    api.post(f"/api/v2/journal-entries/{entry['id']}/cancel", json_body={"client_account_id": ca})
+    stack.drain()  # the compaction job queued by the writes runs on the worker
+    manifest = svc.store.manifest(tenant["org_id"], ca)
+    assert len(manifest.segments) < COMPACT_AFTER
+    assert manifest.counters.next_entry_id == COMPACT_AFTER + 3  # 16 sales, one cancelled sale, its reversal
+    view = open_view(svc.store, tenant["org_id"], svc.client_account(ca))
+    count, total, debit, cancelled = view.rows(
+        "SELECT count(*), sum(amount), sum(debit), count(*) FILTER (WHERE cancelled) FROM lines"
+    )[0]
+    assert (count, total, cancelled) == (2 * (COMPACT_AFTER + 2), 0, 4)
+    assert debit == sum(Decimal(n) for n in range(1, COMPACT_AFTER + 1)) + 2 * Decimal(9)
+    assert view.rows("SELECT count(DISTINCT line_uid) FROM lines")[0][0] == count
+    tags = stack.client("s3").get_object_tagging(Bucket=stack.env()["SALDO_LEDGER_BUCKET"], Key=first_segment)
+    assert {"Key": "saldo-retired", "Value": "true"} in tags["TagSet"]
+    assert first_segment not in {s.key for s in manifest.segments}
+    assert post(api, ca, [sale("2025-04-03", "1.00", ca=ca)]).status == 201

@@ -40,6 +40,16 @@ class S3BlobStore:
                     Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
                 )
 
+    def retire(self, keys: list[str]) -> None:
+        """Tag replaced segments; the bucket's lifecycle rule expires tagged objects."""
+        for key in keys:
+            client("s3").put_object_tagging(
+                Bucket=self.bucket, Key=key, Tagging={"TagSet": [{"Key": RETIRED_TAG, "Value": "true"}]}
+            )
+
+
+RETIRED_TAG = "saldo-retired"
+
 
 def manifest_key(org_id: str, client_account_id: int) -> dict[str, dict[str, str]]:
     return {"pk": {"S": f"ORG#{org_id}#CA#{client_account_id}"}, "sk": {"S": "MANIFEST"}}

@@ -78,3 +78,19 @@ def write_lines(rows: Iterable[dict[str, Any]], target: Path) -> int:
 
 def write_facts(rows: Iterable[dict[str, Any]], target: Path) -> int:
     return write_parquet(rows, FACT_COLUMNS, target)
+
+
+def merge_parquet(sources: Sequence[Path], target: Path, order_by: str) -> int:
+    """Merge segments into one, sorted (the column types are kept exactly as written)."""
+    import duckdb
+
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in sources)
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY {order_by}) TO '{target}' "
+            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+        )
+        return int(con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0])
+    finally:
+        con.close()

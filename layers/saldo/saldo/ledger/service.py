@@ -31,7 +31,7 @@ from saldo.ledger.models import (
     TaxCodeIn,
 )
 from saldo.ledger.query import LedgerView, open_view
-from saldo.ledger.store import Change, LedgerStore, Manifest
+from saldo.ledger.store import COMPACT_AFTER, Change, LedgerStore, Manifest
 
 ZERO = Decimal("0.00")
 
@@ -56,6 +56,12 @@ def _publish(detail_type: str, detail: dict[str, Any]) -> None:
     publish(detail_type, detail)
 
 
+def _enqueue(message: dict[str, Any]) -> None:
+    from saldo.adapters.queue import enqueue
+
+    enqueue(message)
+
+
 class LedgerService:
     def __init__(
         self,
@@ -63,11 +69,13 @@ class LedgerService:
         store: LedgerStore | None = None,
         repo: Any = None,
         publish: Callable[[str, dict[str, Any]], None] | None = None,
+        enqueue: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.org_id = org_id
         self.store = store or default_store()
         self.repo = repo or default_repo()
         self.publish = publish or _publish
+        self.enqueue = enqueue or _enqueue
 
     # ------------------------------------------------------------------ client accounts
     def create_client_account(self, data: ClientAccountIn) -> ClientAccount:
@@ -348,17 +356,19 @@ class LedgerService:
         return result
 
     def _changed(self, account_id: int, change: str, detail: dict[str, Any]) -> None:
-        version = self.store.manifest(self.org_id, account_id).version
+        manifest = self.store.manifest(self.org_id, account_id)
         self.publish(
             "LedgerChanged",
             {
                 "org_id": self.org_id,
                 "client_account_id": account_id,
                 "change": change,
-                "ledger_version": version,
+                "ledger_version": manifest.version,
                 **detail,
             },
         )
+        if len(manifest.segments) >= COMPACT_AFTER:
+            self.enqueue({"type": "compact_ledger", "org_id": self.org_id, "client_account_id": account_id})
 
 
 def _fact(

@@ -22,10 +22,11 @@ from typing import Any, Protocol, TypeVar
 from saldo.errors import Conflict
 from saldo.ledger.masterdata import MasterData
 from saldo.ledger.posting import Counters
-from saldo.ledger.segments import write_facts, write_lines
+from saldo.ledger.segments import merge_parquet, write_facts, write_lines
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 25
+COMPACT_AFTER = 16  # segments; each write adds one or two
 
 
 @dataclass
@@ -61,6 +62,7 @@ class BlobStore(Protocol):
     def get_bytes(self, key: str) -> bytes: ...
     def download(self, key: str, path: Path) -> None: ...
     def delete(self, keys: list[str]) -> None: ...
+    def retire(self, keys: list[str]) -> None: ...
 
 
 class ManifestStore(Protocol):
@@ -172,18 +174,53 @@ class LedgerStore:
                 segments.append(Segment(key=key, kind=kind, rows=count, size=size, etag=etag))
         return segments
 
-    def replace_segments(
-        self, org_id: str, client_account_id: int, expected: Manifest, new_segments: list[Segment]
-    ) -> Manifest:
-        """Swap every segment of `expected` for `new_segments` (compaction); raises ManifestConflict."""
+    def compact(
+        self, org_id: str, client_account_id: int, min_segments: int = COMPACT_AFTER
+    ) -> Manifest | None:
+        """Merge all segments into one line segment and one fact segment and swap the manifest.
+
+        Returns the new manifest, or None when there was nothing to do or a writer got in first (the
+        merged objects are then deleted and the next compaction tries again). The replaced objects are
+        marked retired, not deleted: a reader holding the old manifest may still be downloading them;
+        the bucket's lifecycle rule removes retired objects a day later.
+        """
+        current = self.manifest(org_id, client_account_id)
+        if len(current.segments) < min_segments:
+            return None
+        written: list[str] = []
+        merged: list[Segment] = []
+        with tempfile.TemporaryDirectory(prefix="saldo-compact-") as tmp:
+            for kind, order in (
+                ("lines", "posting_date, sequence_number, entry_id, entry_version, line_id"),
+                ("facts", "created_at"),
+            ):
+                keys = current.segment_keys(kind)
+                if not keys:
+                    continue
+                paths = []
+                for i, key in enumerate(keys):
+                    path = Path(tmp) / f"{kind}-{i}.parquet"
+                    self.blobs.download(key, path)
+                    paths.append(path)
+                target = Path(tmp) / f"{kind}.parquet"
+                rows = merge_parquet(paths, target, order)
+                key = f"{prefix(org_id, client_account_id)}/{kind}/{uuid.uuid4().hex}.parquet"
+                etag, size = self.blobs.put_file(key, target)
+                written.append(key)
+                merged.append(Segment(key=key, kind=kind, rows=rows, size=size, etag=etag))
         updated = Manifest(
             org_id,
             client_account_id,
-            expected.version + 1,
-            new_segments,
-            expected.masterdata_key,
-            expected.counters,
+            current.version + 1,
+            merged,
+            current.masterdata_key,
+            current.counters,
             datetime.now(UTC).isoformat(timespec="milliseconds"),
         )
-        self.manifests.save(updated, expected_version=expected.version)
+        try:
+            self.manifests.save(updated, expected_version=current.version)
+        except ManifestConflict:
+            self.blobs.delete(written)
+            return None
+        self.blobs.retire([s.key for s in current.segments])
         return updated
