@@ -31,18 +31,30 @@ def authorize(stack: Any, headers: dict[str, str]) -> dict[str, Any]:
     return result["context"]
 
 
+def client_accounts(org_id: str, *names: str) -> list[int]:
+    from saldo.adapters.client_accounts import ClientAccountRepo
+    from saldo.ledger.models import ClientAccountIn
+
+    regnos = iter(["923609016", "974760673", "910747711"])
+    repo = ClientAccountRepo(TABLE)
+    return [repo.create(org_id, ClientAccountIn(name=n, registration_number=next(regnos))).id for n in names]
+
+
 def test_key_lifecycle_with_table(stack, capsys):
     code, org, _ = run(capsys, "admin", "create-org", "--name", "Fjord Revisjon AS", "--table", TABLE)
     assert code == 0
     assert org["name"] == "Fjord Revisjon AS" and org["org_id"].startswith("org_")
+    first, second = client_accounts(org["org_id"], "Fjord AS", "Vik AS")
+    grant = f"{second},{first},{second}"
+    expected = f"{first},{second}"
 
     code, key, note = run(
-        capsys, "admin", "create-key", "--org", org["org_id"], "--client-accounts", "12,3,12",
+        capsys, "admin", "create-key", "--org", org["org_id"], "--client-accounts", grant,
         "--label", "auditor", "--table", TABLE,
     )  # fmt: skip
     assert code == 0
     assert key["key"].startswith(f"sld_{key['key_id']}_")
-    assert key["client_accounts"] == "3,12" and key["label"] == "auditor"
+    assert key["client_accounts"] == expected and key["label"] == "auditor"
     assert "shown once" in note
 
     ctx = authorize(stack, {"authorization": f"Bearer {key['key']}"})
@@ -50,14 +62,14 @@ def test_key_lifecycle_with_table(stack, capsys):
         "authenticated": "true",
         "org_id": org["org_id"],
         "key_id": key["key_id"],
-        "client_accounts": "3,12",
+        "client_accounts": expected,
     }
     assert authorize(stack, {"lasso-api-key": key["key"]})["org_id"] == org["org_id"]
 
     code, listing, _ = run(capsys, "admin", "list-keys", "--org", org["org_id"], "--table", TABLE)
     assert code == 0
     assert [(k["key_id"], k["label"], k["client_accounts"]) for k in listing["keys"]] == [
-        (key["key_id"], "auditor", "3,12")
+        (key["key_id"], "auditor", expected)
     ]
     assert key["key"] not in json.dumps(listing)
 
@@ -104,6 +116,27 @@ def test_errors_are_json_on_stderr_with_exit_code_1(stack, capsys, argv, message
     code, out, err = run(capsys, "admin", *argv, "--table", TABLE)
     assert code == 1 and out is None
     assert message in json.loads(err)["error"]
+
+
+def test_a_grant_must_name_client_accounts_of_the_organization(stack, capsys):
+    _, org, _ = run(capsys, "admin", "create-org", "--name", "Grant AS", "--table", TABLE)
+    _, other, _ = run(capsys, "admin", "create-org", "--name", "Other AS", "--table", TABLE)
+    (theirs,) = client_accounts(other["org_id"], "Not Yours AS")
+    code, out, err = run(
+        capsys,
+        "admin",
+        "create-key",
+        "--org",
+        org["org_id"],
+        "--client-accounts",
+        f"{theirs},999",
+        "--table",
+        TABLE,
+    )
+    assert (code, out) == (1, None)
+    assert f"Client account(s) {theirs}, 999 do not exist in organization {org['org_id']}" in err
+    _, listing, _ = run(capsys, "admin", "list-keys", "--org", org["org_id"], "--table", TABLE)
+    assert listing["keys"] == []
 
 
 def test_duplicate_org_id_is_refused(stack, capsys):

@@ -134,6 +134,18 @@ def resolve_table(args: argparse.Namespace) -> str:
     raise CliError("say where: --local URL (or AWS_ENDPOINT_URL), --stack NAME or --table NAME")
 
 
+def _require_client_accounts(table: str, org_id: str, ids: list[int]) -> None:
+    """A grant names client accounts of the key's own organization (catches typos and wrong orgs)."""
+    from saldo.adapters.client_accounts import ClientAccountRepo
+    from saldo.errors import NotFound
+
+    repo = ClientAccountRepo(table)
+    missing = [i for i in ids if repo.get(org_id, i) is None]
+    if missing:
+        listed = ", ".join(str(i) for i in missing)
+        raise NotFound(f"Client account(s) {listed} do not exist in organization {org_id}")
+
+
 def run(args: argparse.Namespace) -> tuple[Any, str | None]:
     """Run one admin command; returns (JSON result, note for stderr)."""
     from saldo.adapters.tenancy_store import TenancyStore
@@ -142,6 +154,8 @@ def run(args: argparse.Namespace) -> tuple[Any, str | None]:
     if args.command == "create-org":
         return store.create_org(args.name, org_id=args.org_id), None
     if args.command == "create-key":
+        if args.client_accounts:
+            _require_client_accounts(store.table, args.org, args.client_accounts)
         created = store.create_key(args.org, client_accounts=args.client_accounts, label=args.label)
         note = (
             "Store this key now: it is shown once and kept only as a SHA-256 hash. "
