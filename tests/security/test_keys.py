@@ -58,6 +58,21 @@ def test_key_lookup_is_one_get_item_by_hash(stack: Any, tenant: dict[str, str], 
     assert tenant["key"] not in json.dumps(calls, default=str)
 
 
+def test_malformed_keys_cost_no_table_read(stack: Any, tenant: dict[str, str], monkeypatch: Any):
+    from saldo.adapters import tenancy_store
+
+    reads: list[str] = []
+    real = tenancy_store.client
+    monkeypatch.setattr(tenancy_store, "client", lambda service: (reads.append(service), real(service))[1])
+    auth = stack.http.authorizers["ApiKeyAuthorizer"]
+    for value in ("Bearer garbage", "Bearer sld_only-two", "Bearer sld_" + "x" * 300 + "_y", "Basic abc"):
+        out = stack.runtime.invoke(auth.function, {"type": "REQUEST", "headers": {"authorization": value}})
+        assert out["context"] == {"authenticated": "false"}
+    assert reads == []
+    out = stack.runtime.invoke(auth.function, {"headers": {"authorization": f"Bearer {tenant['key']}"}})
+    assert out["context"]["org_id"] == tenant["org_id"] and reads == ["dynamodb"]
+
+
 def test_batch_api_accepts_both_headers(stack: Any, tenant: dict[str, str]):
     """The batch authorizer has no identity source: the authorizer reads whichever header is sent."""
     auth = stack.http.authorizers["BatchApiKeyAuthorizer"]
