@@ -24,6 +24,8 @@ class MasterData:
     dimensions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by "type:id"
     business_partners: dict[int, dict[str, Any]] = field(default_factory=dict)  # by id
     next_account_id: int = 1
+    # SAF-T ids and details with no place in the records above (saldo.saft.mapping), kept for exports.
+    saft: dict[str, Any] = field(default_factory=dict)
 
     # ---------------------------------------------------------- serialisation
     def to_json(self) -> bytes:
@@ -34,6 +36,8 @@ class MasterData:
             "business_partners": {str(k): v for k, v in self.business_partners.items()},
             "next_account_id": self.next_account_id,
         }
+        if self.saft:
+            doc["saft"] = self.saft
         return json.dumps(doc, default=str, separators=(",", ":")).encode()
 
     @classmethod
@@ -52,6 +56,7 @@ class MasterData:
             dimensions=doc["dimensions"],
             business_partners={int(k): v for k, v in doc["business_partners"].items()},
             next_account_id=doc["next_account_id"],
+            saft=doc.get("saft") or {},
         )
 
     def copy(self) -> MasterData:
