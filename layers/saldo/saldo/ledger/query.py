@@ -99,7 +99,17 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
             SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount, false AS cancelled,
                    0::DECIMAL(18,2) AS reconciled_amount
             FROM ({_source(line_paths, LINE_COLUMNS)}) l"""
-    con.execute(f"CREATE TABLE lines AS {resolved} ORDER BY posting_date, sequence_number, entry_id, line_id")
+    # `rn` numbers the lines in report order, so a page of the general ledger is a range of rn values
+    # instead of a sort of the whole ledger.
+    con.execute(f"""CREATE TABLE lines AS SELECT row_number() OVER (ORDER BY posting_date, sequence_number,
+                    entry_id, line_id) AS rn, * FROM ({resolved}) ORDER BY rn""")
+    # Summary reports (trial balance, balance sheet, income statement) read this daily aggregate when
+    # their filters allow it: a few thousand rows instead of every line.
+    con.execute("""CREATE TABLE daily AS
+                   SELECT account_code, relation_type, relation_id, posting_date, is_draft,
+                          sum(amount)::DECIMAL(18,2) AS amount, sum(debit)::DECIMAL(18,2) AS debit,
+                          sum(credit)::DECIMAL(18,2) AS credit
+                   FROM lines GROUP BY ALL ORDER BY posting_date""")
     con.execute("""CREATE TABLE accounts (account_id BIGINT, code VARCHAR, name VARCHAR,
                    opening_balance DECIMAL(18,2))""")
     rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]

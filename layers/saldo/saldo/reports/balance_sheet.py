@@ -32,16 +32,15 @@ def balance_sheet(
     lang: str = "en",
 ) -> list[dict[str, Any]]:
     fy_start = fiscal_year_start(report_date, view.account.fiscal_year_start_month)
-    where, params = LineFilter(
-        date_to=report_date, include_drafts=include_drafts, dimensions=dimensions or {}
-    ).sql()
+    flt = LineFilter(date_to=report_date, include_drafts=include_drafts, dimensions=dimensions or {})
+    where, params = flt.sql()
     rows = view.rows(
         f"""
         SELECT CASE WHEN left(l.account_code, 1) IN ('1', '2') THEN l.account_code
                     WHEN l.posting_date >= ? THEN '{CURRENT_RESULT_CODE}'
                     ELSE '{PRIOR_RESULT_CODE}' END AS code,
                sum(l.amount) AS balance
-        FROM lines l WHERE {where} GROUP BY ALL""",
+        FROM {flt.table()} l WHERE {where} GROUP BY ALL""",
         [fy_start, *params],
     )
     balances: dict[str, Decimal] = {code: bal for code, bal in rows}

@@ -75,6 +75,20 @@ class LineFilter:
     business_partner_id: int | None = None
     only_tax_lines: bool = False
 
+    def table(self) -> str:
+        """`daily` (the per-day aggregate) when only dates, drafts and accounts filter, else `lines`."""
+        line_level = (
+            self.dimensions
+            or self.tax_codes
+            or self.free_text
+            or self.business_partner_id is not None
+            or self.only_tax_lines
+            or self.account_prefixes
+            or not self.include_cancelled
+            or not self.include_reconciled
+        )
+        return "lines" if line_level else "daily"
+
     def sql(self, alias: str = "l") -> tuple[str, list[Any]]:
         a = alias
         where: list[str] = []

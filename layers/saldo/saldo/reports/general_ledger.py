@@ -23,7 +23,7 @@ SELECT l.line_uid, l.line_id, l.posting_date, l.account_code, l.description, l.d
        l.ro_business_partner_id, l.created_by_id, l.created_by_name
 FROM lines l
 """
-ORDER = " ORDER BY l.posting_date, l.sequence_number, l.entry_id, l.line_id"
+ORDER = " ORDER BY l.rn"  # rn is the report order (see ledger/query.py)
 
 
 def _dims(keys: list[str]) -> list[dict[str, Any]]:
@@ -120,8 +120,18 @@ def gl_row(r: tuple[Any, ...], view: LedgerView) -> dict[str, Any]:
 def page(view: LedgerView, flt: LineFilter, *, page_no: int, per_page: int) -> dict[str, Any]:
     where, params = flt.sql()
     records = view.rows(f"SELECT count(*) FROM lines l WHERE {where}", params)[0][0]
-    rows = view.rows(
-        f"{ROW_SQL} WHERE {where}{ORDER} LIMIT ? OFFSET ?", [*params, per_page, (page_no - 1) * per_page]
+    # Two steps: find the page's row numbers (sorting integers only), then read just those rows.
+    numbers = [
+        r[0]
+        for r in view.rows(
+            f"SELECT l.rn FROM lines l WHERE {where} ORDER BY l.rn LIMIT ? OFFSET ?",
+            [*params, per_page, (page_no - 1) * per_page],
+        )
+    ]
+    rows = (
+        view.rows(f"{ROW_SQL} WHERE l.rn IN (SELECT unnest(?::BIGINT[])) ORDER BY l.rn", [numbers])
+        if numbers
+        else []
     )
     return {
         "meta": {

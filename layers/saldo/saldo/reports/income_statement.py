@@ -38,27 +38,29 @@ def income_statement(
             "The income statement covers at most twelve months (its columns are months 1-12); "
             f"{date_from}..{date_to} spans {months_in(date_from, date_to)}"
         )
-    where, params = LineFilter(
+    flt = LineFilter(
         date_from=date_from,
         date_to=date_to,
         include_drafts=include_drafts,
         dimensions=dimensions or {},
         free_text=free_text,
-    ).sql()
+    )
+    where, params = flt.sql()
+    table = "lines" if group_by_dimension else flt.table()
     rel = dimension_value_sql(group_by_dimension) if group_by_dimension else "NULL::BIGINT"
     rows = view.rows(
         f"""
         SELECT l.account_code, {rel} AS relation_id, month(l.posting_date) AS m, sum(l.amount) AS movement
-        FROM lines l WHERE left(l.account_code, 1) NOT IN ('1', '2') AND {where}
+        FROM {table} l WHERE left(l.account_code, 1) NOT IN ('1', '2') AND {where}
         GROUP BY ALL""",
         params,
     )
-    table: dict[tuple[str, int | None], dict[str, Decimal]] = {}
+    by_account: dict[tuple[str, int | None], dict[str, Decimal]] = {}
     for code, rid, month, movement in rows:
-        months = table.setdefault((code, rid), dict.fromkeys(MONTHS, ZERO))
+        months = by_account.setdefault((code, rid), dict.fromkeys(MONTHS, ZERO))
         months[str(month)] += movement
     out = []
-    for (code, rid), months in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+    for (code, rid), months in sorted(by_account.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         row: dict[str, Any] = {
             "grouping": view.master.grouping(code, lang),
             "account_code": code,

@@ -78,7 +78,7 @@ def trial_balance(
             sum(CASE WHEN l.posting_date BETWEEN ? AND ? THEN l.credit ELSE 0 END) AS credit,
             sum(CASE WHEN l.posting_date < ? AND left(l.account_code, 1) NOT IN ('1', '2')
                      THEN l.amount ELSE 0 END) AS prior_result
-        FROM lines l
+        FROM {"lines" if group_by_dimension else base.table()} l
         WHERE l.posting_date <= ? AND {where}
         GROUP BY ALL
     """
