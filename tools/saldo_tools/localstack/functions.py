@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 import threading
 import traceback
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from saldo_tools.localstack.hooks import Patcher
 from saldo_tools.localstack.template import ACCOUNT_ID
 
 
@@ -40,6 +40,10 @@ class LambdaError(Exception):
         super().__init__(payload.get("errorMessage", "error"))
         self.payload = payload
 
+    def traceback(self) -> str:
+        lines = self.payload.get("stackTrace") or [f"{self.payload.get('errorType')}: {self}"]
+        return "\n".join(lines)
+
 
 class FunctionRuntime:
     def __init__(self, region: str) -> None:
@@ -50,17 +54,13 @@ class FunctionRuntime:
         self._import_lock = threading.Lock()
 
     def add(self, spec: FunctionSpec) -> None:
+        """Register a function; its code directory goes on sys.path (the stack sets its environment)."""
         self.specs[spec.logical_id] = spec
         self._by_name[spec.name] = spec
         self._by_name[spec.arn(self.region)] = spec
         code_dir = str(spec.code_dir.resolve())
         if code_dir not in sys.path:
             sys.path.insert(0, code_dir)
-        # Environment variables are set once for all functions; handlers share one process, and changing
-        # os.environ per call races with threads copying it (Step Functions Map iterations).
-        for key, value in spec.environment.items():
-            if os.environ.get(key) != value:
-                os.environ[key] = value
 
     def find(self, name_or_arn: str) -> FunctionSpec:
         key = (
@@ -78,6 +78,7 @@ class FunctionRuntime:
             if spec.logical_id not in self._handlers:
                 module_name, func = spec.handler.rsplit(".", 1)
                 module = importlib.import_module(module_name)
+                _check_module_origin(module, module_name, spec)
                 self._handlers[spec.logical_id] = getattr(module, func)
         return self._handlers[spec.logical_id]
 
@@ -107,8 +108,13 @@ class FunctionRuntime:
                 }
             ) from exc
 
-    def install_moto_bridge(self) -> None:
-        """Make moto's Lambda (used by Step Functions tasks and lambda:Invoke) run the real handlers."""
+    def install_moto_bridge(
+        self, patcher: Patcher, invoke_async: Callable[[str, Any], None] | None = None
+    ) -> None:
+        """Make moto's Lambda (Step Functions tasks, `lambda:Invoke`) run the real handlers in-process.
+
+        `InvocationType=Event` calls go to `invoke_async` (a pool), as Lambda queues them.
+        """
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
         runtime = self
@@ -121,11 +127,32 @@ class FunctionRuntime:
             headers: Any,
             response_headers: Any,
         ) -> bytes:
+            self.get_function(function_name, qualifier)  # an unknown function: moto's 404, as on AWS
             payload = json.loads(body) if body else {}
+            invocation_type = {str(k).lower(): v for k, v in dict(headers or {}).items()}.get(
+                "x-amz-invocation-type", "RequestResponse"
+            )
+            if invocation_type == "Event" and invoke_async is not None:
+                invoke_async(function_name, payload)
+                return b""
             try:
                 return json.dumps(runtime.invoke(function_name, payload), default=str).encode()
             except LambdaError as err:
                 response_headers["x-amz-function-error"] = "Unhandled"
                 return json.dumps(err.payload).encode()
 
-        LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+        patcher.patch(LambdaSimpleBackend, "invoke", invoke)
+
+
+def _check_module_origin(module: types.ModuleType, module_name: str, spec: FunctionSpec) -> None:
+    """All functions share one process, so two handler modules with one name would shadow each other."""
+    top = module_name.split(".", 1)[0]
+    code_dir = spec.code_dir.resolve()
+    if not ((code_dir / f"{top}.py").exists() or (code_dir / top).is_dir()):
+        return  # the handler lives in a layer or an installed package
+    origin = Path(getattr(module, "__file__", "") or "").resolve()
+    if code_dir not in origin.parents:
+        raise ImportError(
+            f"{spec.logical_id}: handler module {module_name!r} is already loaded from {origin}; the local "
+            "stack runs every function in one process, so handler modules need unique names"
+        )

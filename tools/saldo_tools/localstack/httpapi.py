@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import sys
 import threading
 import time
 import uuid
@@ -13,13 +14,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from saldo_tools.localstack.functions import FunctionRuntime, LambdaError
 from saldo_tools.localstack.template import ACCOUNT_ID
 
-MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API payload limit
+MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API request body limit
+MAX_LAMBDA_PAYLOAD = 6 * 1024 * 1024  # synchronous Lambda invocation: request and response, each
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
+
+
+def _log(message: str) -> None:
+    print(f"[local] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -52,6 +58,60 @@ class Authorizer:
     function: str
     identity_headers: list[str]
     ttl: int
+    identity_query: list[str] = field(default_factory=list)
+    simple_responses: bool = True
+
+
+@dataclass
+class Cors:
+    """An HTTP API's CorsConfiguration: API Gateway answers preflights and adds the headers itself."""
+
+    allow_origins: list[str]
+    allow_methods: list[str] = field(default_factory=list)
+    allow_headers: list[str] = field(default_factory=list)
+    expose_headers: list[str] = field(default_factory=list)
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+    @classmethod
+    def from_template(cls, config: dict[str, Any]) -> Cors:
+        return cls(
+            allow_origins=list(config.get("AllowOrigins") or []),
+            allow_methods=[m.upper() for m in config.get("AllowMethods") or []],
+            allow_headers=[h.lower() for h in config.get("AllowHeaders") or []],
+            expose_headers=[h.lower() for h in config.get("ExposeHeaders") or []],
+            max_age=int(config["MaxAge"]) if config.get("MaxAge") is not None else None,
+            allow_credentials=bool(config.get("AllowCredentials", False)),
+        )
+
+    def allows(self, origin: str) -> bool:
+        return "*" in self.allow_origins or origin in self.allow_origins
+
+    def origin_header(self, origin: str) -> str:
+        return "*" if "*" in self.allow_origins and not self.allow_credentials else origin
+
+    def preflight(self, origin: str) -> LocalResponse:
+        headers: dict[str, str] = {}
+        if self.allows(origin):
+            headers["access-control-allow-origin"] = self.origin_header(origin)
+            if self.allow_methods:
+                headers["access-control-allow-methods"] = ",".join(self.allow_methods)
+            if self.allow_headers:
+                headers["access-control-allow-headers"] = ",".join(self.allow_headers)
+            if self.max_age is not None:
+                headers["access-control-max-age"] = str(self.max_age)
+            if self.allow_credentials:
+                headers["access-control-allow-credentials"] = "true"
+        return LocalResponse(204, headers, b"")
+
+    def decorate(self, origin: str, response: LocalResponse) -> LocalResponse:
+        if self.allows(origin):
+            response.headers["access-control-allow-origin"] = self.origin_header(origin)
+            if self.expose_headers:
+                response.headers["access-control-expose-headers"] = ",".join(self.expose_headers)
+            if self.allow_credentials:
+                response.headers["access-control-allow-credentials"] = "true"
+        return response
 
 
 @dataclass
@@ -68,6 +128,10 @@ def _gateway_error(status: int, message: str) -> LocalResponse:
     )
 
 
+def _payload_size(value: Any) -> int:
+    return len(json.dumps(value, default=str).encode())
+
+
 class HttpApi:
     """Routes requests to handlers, running the Lambda authorizer first, with its result cache."""
 
@@ -76,6 +140,7 @@ class HttpApi:
         self.region = region
         self.routes: list[Route] = []
         self.authorizers: dict[str, Authorizer] = {}
+        self.cors: Cors | None = None
         self.local_routes: dict[str, Callable[[str, dict[str, str]], LocalResponse]] = {}
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
@@ -95,10 +160,26 @@ class HttpApi:
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
     ) -> LocalResponse:
         split = urlsplit(raw_path)
-        path, query = split.path, split.query
-        for prefix, local in self.local_routes.items():
-            if path.startswith(prefix):
-                return local(path, dict(parse_qsl(query)))
+        # HTTP APIs hand the function the path (rawPath, pathParameters) URL-decoded; the query stays raw.
+        path, query = unquote(split.path), split.query
+        lower = {k.lower(): v for k, v in headers.items()}
+        if path in self.local_routes:
+            return self.local_routes[path](path, dict(parse_qsl(query)))
+        origin = lower.get("origin", "")
+        if (
+            self.cors
+            and method == "OPTIONS"
+            and origin
+            and "access-control-request-method" in lower
+            and self.match("OPTIONS", path) is None
+        ):
+            return self.cors.preflight(origin)
+        response = self._route(method, path, query, lower, body, source_ip)
+        return self.cors.decorate(origin, response) if self.cors and origin else response
+
+    def _route(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes, source_ip: str
+    ) -> LocalResponse:
         if len(body) > MAX_BODY:
             return _gateway_error(413, "Request Entity Too Large")
         matched = self.match(method, path)
@@ -106,6 +187,9 @@ class HttpApi:
             return _gateway_error(404, "Not Found")
         route, path_params = matched
         event = self._event(route, method, path, query, headers, body, path_params, source_ip)
+        if len(body) > MAX_LAMBDA_PAYLOAD // 2 and _payload_size(event) > MAX_LAMBDA_PAYLOAD:
+            _log(f"{route.key}: the request event exceeds Lambda's 6 MB invocation payload limit")
+            return _gateway_error(413, "Request Entity Too Large")
         if route.authorizer:
             denied = self._authorize(route, event)
             if denied is not None:
@@ -113,8 +197,17 @@ class HttpApi:
         try:
             result = self.runtime.invoke(route.function, event)
         except LambdaError as err:
-            print(f"[local] {route.function} raised:\n" + "\n".join(err.payload["stackTrace"]), flush=True)
+            _log(f"{route.function} raised:\n{err.traceback()}")
             return _gateway_error(500, "Internal Server Error")
+        raw_body = result.get("body") if isinstance(result, dict) else None
+        if isinstance(raw_body, str) and len(raw_body) > MAX_LAMBDA_PAYLOAD // 2:
+            size = _payload_size(result)
+            if size > MAX_LAMBDA_PAYLOAD:
+                _log(
+                    f"{route.function}: response of {size} bytes exceeds Lambda's 6 MB payload limit "
+                    "(on AWS: Function.ResponseSizeTooLarge); put large documents in S3"
+                )
+                return _gateway_error(500, "Internal Server Error")
         return self._response(result)
 
     def _event(
@@ -128,11 +221,10 @@ class HttpApi:
         path_params: dict[str, str],
         source_ip: str,
     ) -> dict[str, Any]:
-        lower = {k.lower(): v for k, v in headers.items()}
         params: dict[str, list[str]] = {}
         for k, v in parse_qsl(query, keep_blank_values=True):
             params.setdefault(k, []).append(v)
-        content_type = lower.get("content-type", "")
+        content_type = headers.get("content-type", "")
         is_text = not body or content_type.startswith(TEXT_TYPES)
         now = datetime.now(UTC)
         event: dict[str, Any] = {
@@ -140,18 +232,18 @@ class HttpApi:
             "routeKey": route.key,
             "rawPath": path,
             "rawQueryString": query,
-            "headers": lower,
+            "headers": dict(headers),
             "requestContext": {
                 "accountId": ACCOUNT_ID,
                 "apiId": "local",
-                "domainName": lower.get("host", "127.0.0.1"),
+                "domainName": headers.get("host", "127.0.0.1"),
                 "domainPrefix": "local",
                 "http": {
                     "method": method,
                     "path": path,
                     "protocol": "HTTP/1.1",
                     "sourceIp": source_ip,
-                    "userAgent": lower.get("user-agent", ""),
+                    "userAgent": headers.get("user-agent", ""),
                 },
                 "requestId": str(uuid.uuid4()),
                 "routeKey": route.key,
@@ -161,8 +253,8 @@ class HttpApi:
             },
             "isBase64Encoded": not is_text,
         }
-        if "cookie" in lower:
-            event["cookies"] = [c.strip() for c in lower["cookie"].split(";")]
+        if "cookie" in headers:
+            event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
         if params:
             event["queryStringParameters"] = {k: ",".join(v) for k, v in params.items()}
         if path_params:
@@ -173,7 +265,11 @@ class HttpApi:
 
     def _authorize(self, route: Route, event: dict[str, Any]) -> LocalResponse | None:
         auth = self.authorizers[route.authorizer or ""]
-        identity = tuple(event["headers"].get(h.lower(), "") for h in auth.identity_headers)
+        query = event.get("queryStringParameters") or {}
+        identity = tuple(
+            [event["headers"].get(h.lower(), "") for h in auth.identity_headers]
+            + [query.get(q, "") for q in auth.identity_query]
+        )
         if not all(identity):
             return _gateway_error(401, "Unauthorized")  # identity source missing: authorizer not called
         cache_key = (auth.name, identity)
@@ -191,29 +287,42 @@ class HttpApi:
                 "routeKey": route.key,
                 "rawPath": event["rawPath"],
                 "rawQueryString": event["rawQueryString"],
+                "cookies": event.get("cookies", []),
                 "headers": event["headers"],
-                "requestContext": event["requestContext"],
                 "queryStringParameters": event.get("queryStringParameters", {}),
+                "requestContext": event["requestContext"],
                 "pathParameters": event.get("pathParameters", {}),
+                "stageVariables": {},
             }
             try:
                 result = self.runtime.invoke(auth.function, auth_event)
             except LambdaError as err:
-                print(f"[local] {auth.function} raised:\n" + "\n".join(err.payload["stackTrace"]), flush=True)
+                _log(f"{auth.function} raised:\n{err.traceback()}")
+                return _gateway_error(500, "Internal Server Error")
+            if not isinstance(result, dict):
+                _log(f"{auth.function} returned {type(result).__name__}, not an authorizer response")
                 return _gateway_error(500, "Internal Server Error")
             if auth.ttl:
                 with self._cache_lock:
                     self._auth_cache[cache_key] = (time.monotonic() + auth.ttl, result)
-        if not result.get("isAuthorized"):
+        if not self._allowed(auth, result):
             return _gateway_error(403, "Forbidden")
-        event["requestContext"]["authorizer"] = {"lambda": result.get("context", {})}
+        event["requestContext"]["authorizer"] = {"lambda": result.get("context") or {}}
         return None
+
+    @staticmethod
+    def _allowed(auth: Authorizer, result: dict[str, Any]) -> bool:
+        if auth.simple_responses:
+            return result.get("isAuthorized") is True
+        statements = (result.get("policyDocument") or {}).get("Statement") or []
+        effects = {str(s.get("Effect", "")).lower() for s in statements}
+        return "allow" in effects and "deny" not in effects
 
     @staticmethod
     def _response(result: Any) -> LocalResponse:
         if not isinstance(result, dict) or "statusCode" not in result:
-            body = result if isinstance(result, str) else json.dumps(result)
-            return LocalResponse(200, {"content-type": "application/json"}, body.encode())
+            # HTTP API payload 2.0: a result without statusCode is the JSON body of a 200.
+            return LocalResponse(200, {"content-type": "application/json"}, json.dumps(result).encode())
         headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
         for k, values in (result.get("multiValueHeaders") or {}).items():
             headers[k.lower()] = ",".join(str(v) for v in values)
@@ -221,7 +330,8 @@ class HttpApi:
         body = base64.b64decode(raw) if result.get("isBase64Encoded") else raw.encode("utf-8")
         return LocalResponse(int(result["statusCode"]), headers, body, list(result.get("cookies") or []))
 
-    def serve(self, host: str, port: int) -> ThreadingHTTPServer:
+    def bind(self, host: str, port: int) -> ThreadingHTTPServer:
+        """Bind the socket (so the port is known before the functions are configured); `serve` starts it."""
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -241,6 +351,7 @@ class HttpApi:
                 try:
                     response = api.handle(self.command, self.path, headers, body, self.client_address[0])
                 except Exception as exc:  # the local server must never die on one request
+                    _log(f"{self.command} {self.path} failed in the local stack: {exc!r}")
                     response = _gateway_error(500, f"local stack error: {type(exc).__name__}: {exc}")
                 self._send(response)
 
@@ -263,5 +374,13 @@ class HttpApi:
 
         server = ThreadingHTTPServer((host, port), Handler)
         server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, name="saldo-http", daemon=True).start()
         return server
+
+    @staticmethod
+    def serve(server: ThreadingHTTPServer) -> threading.Thread:
+        # A short poll interval keeps shutdown() quick.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="saldo-http", daemon=True
+        )
+        thread.start()
+        return thread

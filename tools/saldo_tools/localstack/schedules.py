@@ -18,10 +18,15 @@ _MON = {
 
 def rate_seconds(expression: str) -> int | None:
     m = re.fullmatch(r"rate\((\d+)\s+(\w+)\)", expression.strip())
-    return int(m.group(1)) * _UNITS[m.group(2)] if m else None
+    if not m:
+        return None
+    if m.group(2) not in _UNITS:
+        raise ValueError(f"unsupported rate unit in {expression}")
+    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 def at_time(expression: str, timezone: str | None = None) -> datetime | None:
+    """The UTC moment of a one-time `at(yyyy-mm-ddThh:mm:ss)` expression, read in `timezone`."""
     m = re.fullmatch(r"at\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\)", expression.strip())
     if not m:
         return None
@@ -53,7 +58,7 @@ def _field_matches(spec: str, value: int, names: dict[str, int] | None = None) -
 
 
 def cron_matches(expression: str, moment: datetime) -> bool:
-    """EventBridge cron: minutes hours day-of-month month day-of-week year (UTC)."""
+    """EventBridge cron: minutes hours day-of-month month day-of-week year, in `moment`'s time zone."""
     m = re.fullmatch(r"cron\((.+)\)", expression.strip())
     if not m:
         return False
@@ -73,25 +78,39 @@ def cron_matches(expression: str, moment: datetime) -> bool:
 
 
 class Recurring:
-    """Tracks the next firing of a rate or cron expression."""
+    """Tracks the next firing of a `rate`, `cron` or one-time `at` expression (`next` is None when done)."""
 
-    def __init__(self, expression: str, start: datetime) -> None:
-        self.expression = expression
-        self.period = rate_seconds(expression)
-        if self.period is None and not expression.startswith("cron("):
+    def __init__(self, expression: str, start: datetime, timezone: str | None = None) -> None:
+        self.expression = expression.strip()
+        self.zone = ZoneInfo(timezone or "UTC")
+        self.period = rate_seconds(self.expression)
+        self.once = at_time(self.expression, timezone)
+        self.next: datetime | None
+        if self.period:
+            self.next = start + timedelta(seconds=self.period)
+        elif self.once:
+            self.next = self.once
+        elif self.expression.startswith("cron("):
+            self.next = self._next_cron(start)
+        else:
             raise ValueError(f"unsupported schedule expression: {expression}")
-        self.next = start + timedelta(seconds=self.period) if self.period else self._next_cron(start)
 
     def _next_cron(self, after: datetime) -> datetime:
-        moment = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        moment = after.astimezone(self.zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
         for _ in range(60 * 24 * 366):
             if cron_matches(self.expression, moment):
-                return moment
+                return moment.astimezone(UTC)
             moment += timedelta(minutes=1)
         raise ValueError(f"cron never fires within a year: {self.expression}")
 
     def due(self, now: datetime) -> bool:
-        if now < self.next:
+        """True once per firing: when `now` has reached the next firing time (which then moves on)."""
+        if self.next is None or now < self.next:
             return False
-        self.next = now + timedelta(seconds=self.period) if self.period else self._next_cron(now)
+        if self.once:
+            self.next = None
+        elif self.period:
+            self.next = now + timedelta(seconds=self.period)
+        else:
+            self.next = self._next_cron(now)
         return True

@@ -1,28 +1,82 @@
-"""The local stack: moto plus the template's resources, functions, event sources and schedules."""
+"""The local stack: moto plus the template's resources, functions, event sources and schedules.
+
+Everything is created from the template by logical id, in dependency order (as CloudFormation would);
+there is no second list of resources to keep in step. moto keeps the state (queues, rules, schedules);
+this module adds what moto does not do itself: run the handlers, poll the SQS event sources, deliver
+EventBridge events to Lambda and Step Functions targets, and fire due rules and schedules.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import hashlib
 import io
 import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
+import traceback
 import uuid
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from saldo_tools.localstack.functions import FunctionRuntime, FunctionSpec, LambdaError
-from saldo_tools.localstack.httpapi import Authorizer, HttpApi, LocalResponse, Route
-from saldo_tools.localstack.schedules import Recurring, at_time
-from saldo_tools.localstack.template import ACCOUNT_ID, Resolver, load_template, parameter_defaults
+from saldo_tools.localstack.hooks import Patcher
+from saldo_tools.localstack.httpapi import Authorizer, Cors, HttpApi, LocalResponse, Route
+from saldo_tools.localstack.schedules import Recurring
+from saldo_tools.localstack.template import (
+    ACCOUNT_ID,
+    Resolver,
+    load_template,
+    parameter_defaults,
+    references,
+)
 
 LAMBDA_ROLE = f"arn:aws:iam::{ACCOUNT_ID}:role/saldo-local"
+
+# Types with no behaviour to reproduce locally: accepted (their Ref and Arn resolve), nothing is created.
+PASSIVE_TYPES = frozenset(
+    {
+        "AWS::Lambda::Permission",
+        "AWS::SQS::QueuePolicy",
+        "AWS::S3::BucketPolicy",
+        "AWS::IAM::Policy",
+        "AWS::IAM::ManagedPolicy",
+        "AWS::Logs::LogGroup",
+        "AWS::CloudWatch::Alarm",
+    }
+)
+SERVERLESS_WITH_EVENTS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+
+_active_lock = threading.Lock()
+_active: LocalStack | None = None
+
+
+_clients: dict[tuple[str, str, str | None], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def _client(service: str, region: str, endpoint: str | None) -> Any:
+    """boto3 clients are thread-safe and slow to create (~20 ms), so they are shared across stacks:
+    moto's in-process mock intercepts every client created after moto was imported."""
+    key = (service, region, endpoint)
+    with _clients_lock:
+        if key not in _clients:
+            import boto3
+
+            _clients[key] = boto3.client(service, region_name=region, endpoint_url=endpoint)
+        return _clients[key]
 
 
 def free_port() -> int:
@@ -31,22 +85,58 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _log(message: str) -> None:
+    print(f"[local] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
 class SqsSource:
-    def __init__(
-        self, function: str, queue_url: str, queue_arn: str, batch_size: int, partial_failures: bool
-    ) -> None:
-        self.function = function
-        self.queue_url = queue_url
-        self.queue_arn = queue_arn
-        self.batch_size = batch_size
-        self.partial_failures = partial_failures
+    """An SQS event source mapping: the queue is polled and batches go to the function."""
+
+    function: str
+    queue_url: str
+    queue_arn: str
+    batch_size: int
+    partial_failures: bool
+    wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation S3 lifecycle rule in the shape of the S3 API."""
+    tags = [{"Key": t["Key"], "Value": t["Value"]} for t in rule.get("TagFilters") or []]
+    prefix = rule.get("Prefix")
+    if tags and (prefix is not None or len(tags) > 1):
+        rule_filter: dict[str, Any] = {"And": {"Prefix": prefix or "", "Tags": tags}}
+    elif tags:
+        rule_filter = {"Tag": tags[0]}
+    else:
+        rule_filter = {"Prefix": prefix or ""}
+    out: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": rule_filter}
+    if "ExpirationInDays" in rule:
+        out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
+    elif "ExpirationDate" in rule:
+        out["Expiration"] = {"Date": rule["ExpirationDate"]}
+    if "NoncurrentVersionExpirationInDays" in rule:
+        out["NoncurrentVersionExpiration"] = {
+            "NoncurrentDays": int(rule["NoncurrentVersionExpirationInDays"])
+        }
+    if "AbortIncompleteMultipartUpload" in rule:
+        days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
+        out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
+    return out
 
 
 class LocalStack:
     """Create with the project root; `start()` brings it up, `stop()` tears it down.
 
-    `server=False` runs moto in-process (`mock_aws`, for tests); `server=True` also starts moto's HTTP
-    server, so presigned URLs and outside clients reach the local stack.
+    `server=False` runs moto in-process (`mock_aws`, for tests); `server=True` runs moto's HTTP server in
+    this process, so presigned URLs and outside clients reach the local stack. Only one stack can run in
+    a process at a time: moto's state is global.
+
+    `sqs_retry_delay` is how soon a failed SQS message is visible again (AWS: the visibility timeout);
+    `tick` is how often due schedules are checked; `sqs_idle_wait` bounds the wait of an idle SQS poller
+    (a sent message wakes it at once).
     """
 
     def __init__(
@@ -60,6 +150,7 @@ class LocalStack:
         parameters: dict[str, str] | None = None,
         sqs_retry_delay: int = 1,
         tick: float = 0.25,
+        sqs_idle_wait: float = 0.5,
     ) -> None:
         self.root = Path(root).resolve()
         self.template_path = self.root / template
@@ -73,44 +164,58 @@ class LocalStack:
         self.runtime = FunctionRuntime(region)
         self.http = HttpApi(self.runtime, region)
         self.sqs_sources: list[SqsSource] = []
-        self.recurring: list[tuple[Recurring, str, dict[str, Any]]] = []
+        self.state_machines: dict[str, str] = {}
+        self.async_errors: list[dict[str, Any]] = []
         self.sqs_retry_delay = sqs_retry_delay
         self.tick = tick
-        self.state_machines: dict[str, str] = {}
-        self._pending_routes: list[tuple[str, str, str, str | None]] = []
-        self._fired_schedules: set[str] = set()
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="saldo-async")
-        self._inflight = 0
-        self._inflight_lock = threading.Lock()
-        self._mock: Any = None
-        self._moto_server: Any = None
-        self._http_server: Any = None
+        self.sqs_idle_wait = sqs_idle_wait
         self.api_url = ""
         self.moto_url = ""
         self.http.local_routes["/local/outbox"] = self._outbox_route
+        self._routes: list[tuple[str, str, str, str | None, str]] = []  # method, path, fn, auth, api
+        self._rule_clocks: dict[tuple[str, str], Recurring] = {}
+        self._schedule_clocks: dict[tuple[str, str, str], Recurring] = {}
+        self._fire_lock = threading.Lock()
+        self._hold = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight = 0
+        self._inflight_lock = threading.Lock()
+        self._patcher = Patcher()
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_moto_config: dict[str, dict[str, Any]] = {}
+        self._mock: Any = None
+        self._moto_server: Any = None
+        self._moto_thread: threading.Thread | None = None
+        self._http_server: Any = None
+        self._started = False
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, api_port: int | None = None) -> LocalStack:
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-        os.environ["AWS_DEFAULT_REGION"] = os.environ["AWS_REGION"] = self.region
-        os.environ["SALDO_LOCAL"] = "1"
-        from moto.core.config import default_user_config
+        """Bring the stack up; with `api_port` (0 picks a free port) serve the HTTP API on 127.0.0.1."""
+        global _active
+        with _active_lock:
+            if _active is not None:
+                raise RuntimeError("a LocalStack is already running in this process; stop it first")
+            _active = self
+        self._started = True
+        try:
+            self._start(api_port)
+        except BaseException:
+            self.stop()
+            raise
+        return self
 
+    def _start(self, api_port: int | None) -> None:
+        for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            if not os.environ.get(key):
+                self._setenv(key, "testing")
+        self._setenv("AWS_DEFAULT_REGION", self.region)
+        self._setenv("AWS_REGION", self.region)
+        self._setenv("SALDO_LOCAL", "1")
         if self.server:
-            from moto.server import ThreadedMotoServer
-
-            self.moto_port = self.moto_port or free_port()
-            os.environ["MOTO_PORT"] = str(self.moto_port)  # Step Functions tasks call back on this port
-            self.moto_url = f"http://127.0.0.1:{self.moto_port}"
-            os.environ["AWS_ENDPOINT_URL"] = self.moto_url
-            logging.getLogger("werkzeug").setLevel(logging.ERROR)
-            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
-            self._moto_server.start()
-            default_user_config["lambda"]["use_docker"] = False
-            default_user_config["stepfunctions"]["execute_state_machine"] = True
+            self._start_moto_server()
         else:
             from moto import mock_aws
 
@@ -118,33 +223,101 @@ class LocalStack:
                 config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}
             )
             self._mock.start()
-        self.runtime.install_moto_bridge()
+        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="saldo-async")
+        self.runtime.install_moto_bridge(self._patcher, self.invoke_async)
         self._install_events_bridge()
-        from saldo.adapters.clients import reset
-
-        reset()
-        self.provision()
-        reset()
-        for target in (self._scheduler_loop, *[lambda s=s: self._sqs_loop(s) for s in self.sqs_sources]):
-            thread = threading.Thread(target=target, daemon=True, name="saldo-local-loop")
-            thread.start()
-            self._threads.append(thread)
+        self._install_sqs_wakeup()
         if api_port is not None:
-            self._http_server = self.http.serve("127.0.0.1", api_port)
+            self._http_server = self.http.bind("127.0.0.1", api_port)
             self.api_url = f"http://127.0.0.1:{self._http_server.server_address[1]}"
-        return self
+        self._reset_clients()
+        self.provision()
+        self._reset_clients()
+        self._scan_timers()  # template rules and schedules start their clocks now
+        for source in self.sqs_sources:
+            self._spawn(lambda s=source: self._sqs_loop(s), f"saldo-sqs-{source.function}")
+        self._spawn(self._scheduler_loop, "saldo-scheduler")
+        if self._http_server is not None:
+            self._threads.append(self.http.serve(self._http_server))
+
+    def _start_moto_server(self) -> None:
+        from moto.core.base_backend import BackendDict
+        from moto.core.config import default_user_config
+        from moto.core.model_instances import reset_model_data
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
+        for key, value in (
+            ("lambda", {"use_docker": False}),
+            ("stepfunctions", {"execute_state_machine": True}),
+        ):
+            self._saved_moto_config[key] = dict(default_user_config.get(key, {}))  # type: ignore[call-overload]
+            default_user_config.setdefault(key, {}).update(value)  # type: ignore[typeddict-item]
+        BackendDict.reset()
+        reset_model_data()
+        app = DomainDispatcherApplication(create_backend_app)
+        self._moto_server = make_server(
+            "127.0.0.1", self.moto_port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self.moto_port = int(self._moto_server.server_port)
+        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+        # Step Functions tasks call back on MOTO_PORT; handlers' boto3 clients use AWS_ENDPOINT_URL.
+        self._setenv("MOTO_PORT", str(self.moto_port))
+        self._setenv("AWS_ENDPOINT_URL", self.moto_url)
+        self._moto_thread = threading.Thread(
+            target=self._moto_server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="saldo-moto",
+            daemon=True,
+        )
+        self._moto_thread.start()
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, daemon=True, name=name)
+        thread.start()
+        self._threads.append(thread)
 
     def stop(self) -> None:
+        """Tear down: loops, HTTP server, async work, patches, moto; the environment is restored."""
+        global _active
+        if not self._started:
+            return
+        self._started = False
         self._stop.set()
+        for source in self.sqs_sources:
+            source.wake.set()
+        if self._http_server is not None:
+            self._http_server.shutdown()
+            self._http_server.server_close()
         for thread in self._threads:
             thread.join(timeout=5)
-        self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._http_server:
-            self._http_server.shutdown()
-        if self._moto_server:
-            self._moto_server.stop()
-        if self._mock:
+        self._stop_executions()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._patcher.restore()
+        if self._moto_server is not None:
+            self._moto_server.shutdown()
+            self._moto_server.server_close()
+            if self._moto_thread is not None:
+                self._moto_thread.join(timeout=5)
+            from moto.core.base_backend import BackendDict
+            from moto.core.config import default_user_config
+
+            for key, value in self._saved_moto_config.items():
+                default_user_config[key] = value  # type: ignore[literal-required]
+            BackendDict.reset()
+        if self._mock is not None:
             self._mock.stop()
+        self._restore_env()
+        self._reset_clients()
+        with _active_lock:
+            if _active is self:
+                _active = None
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -152,78 +325,160 @@ class LocalStack:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def _setenv(self, key: str, value: str) -> None:
+        if key not in self._saved_env:
+            self._saved_env[key] = os.environ.get(key)
+        if os.environ.get(key) != value:  # never delete while running: threads copy os.environ
+            os.environ[key] = value
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    @staticmethod
+    def _reset_clients() -> None:
+        from saldo.adapters.clients import reset
+
+        reset()
+
+    def _stop_executions(self) -> None:
+        if not self.state_machines:
+            return
+        with contextlib.suppress(Exception):
+            sfn = self.client("stepfunctions")
+            for arn in self.state_machines.values():
+                running = sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+                for execution in running:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="local stack stopped")
+
     # ------------------------------------------------------------------ clients
     def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, region_name=self.region, endpoint_url=self.moto_url or None)
+        """A boto3 client for the local stack."""
+        return _client(service, self.region, self.moto_url or None)
 
     # ------------------------------------------------------------------ provisioning
     def provision(self) -> None:
         resources: dict[str, dict[str, Any]] = self.template.get("Resources", {})
-        by_type: dict[str, list[str]] = {}
-        for logical, res in resources.items():
-            by_type.setdefault(res["Type"], []).append(logical)
-        self.client("iam").create_role(RoleName="saldo-local", AssumeRolePolicyDocument="{}")
-        order = [
-            ("AWS::Serverless::LayerVersion", self._layer),
-            ("AWS::DynamoDB::Table", self._table),
-            ("AWS::S3::Bucket", self._bucket),
-            ("AWS::SQS::Queue", self._queue),
-            ("AWS::Events::EventBus", self._event_bus),
-            ("AWS::Scheduler::ScheduleGroup", self._schedule_group),
-            ("AWS::IAM::Role", self._role),
-            ("AWS::Serverless::HttpApi", lambda lid, res: self.resolver.refs.__setitem__(lid, "local")),
-            ("AWS::Serverless::Function", self._function),
-            ("AWS::Serverless::StateMachine", self._state_machine),
-        ]
-        handled = {t for t, _ in order}
-        unknown = set(by_type) - handled
+        creators = {
+            "AWS::Serverless::LayerVersion": self._layer,
+            "AWS::Lambda::LayerVersion": self._layer,
+            "AWS::DynamoDB::Table": self._table,
+            "AWS::S3::Bucket": self._bucket,
+            "AWS::SQS::Queue": self._queue,
+            "AWS::Events::EventBus": self._event_bus,
+            "AWS::Events::Rule": self._events_rule,
+            "AWS::Scheduler::ScheduleGroup": self._schedule_group,
+            "AWS::Scheduler::Schedule": self._scheduler_schedule,
+            "AWS::IAM::Role": self._role,
+            "AWS::Serverless::HttpApi": self._http_api_ref,
+            "AWS::Serverless::Function": self._function,
+            "AWS::Serverless::StateMachine": self._state_machine,
+        }
+        unknown = {r["Type"] for r in resources.values()} - set(creators) - PASSIVE_TYPES
         if unknown:
             raise ValueError(f"the local stack cannot create resource types {sorted(unknown)}")
-        for rtype, create in order:
-            logicals = by_type.get(rtype, [])
-            if rtype == "AWS::SQS::Queue":  # dead-letter queues first
-                logicals = sorted(
-                    logicals, key=lambda lid: "RedrivePolicy" in resources[lid].get("Properties", {})
-                )
-            for logical in logicals:
-                create(logical, resources[logical])
-        for logical in by_type.get("AWS::Serverless::Function", []):
-            self._function_events(logical, resources[logical])
-        for logical in by_type.get("AWS::Serverless::HttpApi", []):
-            self._http_api(logical, resources[logical])
+        conditional = sorted(lid for lid, r in resources.items() if "Condition" in r)
+        if conditional:
+            raise ValueError(f"the local stack does not evaluate Conditions (on {conditional})")
+        self.client("iam").create_role(RoleName="saldo-local", AssumeRolePolicyDocument="{}")
+        for logical in self.creation_order():
+            res = resources[logical]
+            creators.get(res["Type"], self._passive)(logical, res)
+        for logical, res in resources.items():  # event sources once every resource exists
+            if res["Type"] == "AWS::Serverless::Function":
+                self._wire_events(logical, res, self.resolver.attrs[(logical, "Arn")])
+            elif res["Type"] == "AWS::Serverless::StateMachine":
+                self._wire_events(logical, res, self.state_machines[logical])
+        apis = [lid for lid, r in resources.items() if r["Type"] == "AWS::Serverless::HttpApi"]
+        for logical in apis:
+            self._http_api(logical, resources[logical].get("Properties", {}))
+        implicit = [r for r in self._routes if r[4] not in apis]
+        if implicit:  # routes without ApiId: SAM's implicit API, configured by Globals.HttpApi
+            self._http_api("ServerlessHttpApi", self.template.get("Globals", {}).get("HttpApi", {}))
         self._verify_sender()
+
+    def creation_order(self) -> list[str]:
+        """Logical ids ordered so every Ref/GetAtt/Sub target exists first (template order otherwise)."""
+        resources: dict[str, dict[str, Any]] = self.template.get("Resources", {})
+        function_globals = {
+            k: v
+            for k, v in self.template.get("Globals", {}).get("Function", {}).items()
+            if k not in ("Events", "Policies")
+        }
+        deps: dict[str, set[str]] = {}
+        for logical, res in resources.items():
+            props = res.get("Properties", {})
+            if res["Type"] in SERVERLESS_WITH_EVENTS:  # wired after creation; policies have no local effect
+                props = {k: v for k, v in props.items() if k not in ("Events", "Policies")}
+            names = references(props)
+            if res["Type"] == "AWS::Serverless::Function":
+                names |= references(function_globals)
+            depends_on = res.get("DependsOn", [])
+            names |= {depends_on} if isinstance(depends_on, str) else set(depends_on)
+            found: set[str] = set()
+            for name in names:
+                if name in resources:
+                    found.add(name)
+                elif name.endswith("Role") and name[:-4] in resources:  # SAM's implicit <Function>Role
+                    found.add(name[:-4])
+            found.discard(logical)
+            deps[logical] = found
+        order: list[str] = []
+        done: set[str] = set()
+        while len(order) < len(resources):
+            ready = next((lid for lid in resources if lid not in done and deps[lid] <= done), None)
+            if ready is None:
+                raise ValueError(f"circular references between {sorted(set(resources) - done)}")
+            order.append(ready)
+            done.add(ready)
+        return order
 
     def _props(self, res: dict[str, Any]) -> dict[str, Any]:
         return self.resolver.resolve(res.get("Properties", {}))
+
+    def _passive(self, logical: str, res: dict[str, Any]) -> None:
+        self.resolver.refs[logical] = logical
+        self.resolver.attrs[(logical, "Arn")] = f"arn:aws:local:{self.region}:{ACCOUNT_ID}:{logical}"
 
     def _layer(self, logical: str, res: dict[str, Any]) -> None:
         self.resolver.refs[logical] = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:layer:{logical}:1"
 
     def _role(self, logical: str, res: dict[str, Any]) -> None:
         name = res.get("Properties", {}).get("RoleName") or f"saldo-local-{logical}"
-        arn = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+        self._register_role(logical, name)
+
+    def _register_role(self, logical: str, name: str) -> None:
         self.resolver.refs[logical] = name
-        self.resolver.attrs[(logical, "Arn")] = arn
+        self.resolver.attrs[(logical, "Arn")] = f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+        self.resolver.attrs[(logical, "RoleId")] = f"AROALOCAL{logical.upper()}"[:21]
 
     def _table(self, logical: str, res: dict[str, Any]) -> None:
         p = self._props(res)
+        name = p.get("TableName") or f"saldo-local-{logical}"
         args: dict[str, Any] = {
-            "TableName": p["TableName"],
+            "TableName": name,
             "KeySchema": p["KeySchema"],
             "AttributeDefinitions": p["AttributeDefinitions"],
             "BillingMode": p.get("BillingMode", "PAY_PER_REQUEST"),
         }
-        if p.get("GlobalSecondaryIndexes"):
-            args["GlobalSecondaryIndexes"] = p["GlobalSecondaryIndexes"]
+        if args["BillingMode"] == "PROVISIONED":
+            args["ProvisionedThroughput"] = p["ProvisionedThroughput"]
+        for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes", "StreamSpecification"):
+            if p.get(key):
+                args[key] = p[key]
         ddb = self.client("dynamodb")
         desc = ddb.create_table(**args)["TableDescription"]
         ttl = p.get("TimeToLiveSpecification")
         if ttl:
-            ddb.update_time_to_live(TableName=p["TableName"], TimeToLiveSpecification=ttl)
-        self.resolver.refs[logical] = p["TableName"]
+            ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+        self.resolver.refs[logical] = name
         self.resolver.attrs[(logical, "Arn")] = desc["TableArn"]
+        if desc.get("LatestStreamArn"):
+            self.resolver.attrs[(logical, "StreamArn")] = desc["LatestStreamArn"]
 
     def _bucket(self, logical: str, res: dict[str, Any]) -> None:
         p = self._props(res)
@@ -235,32 +490,37 @@ class LocalStack:
                 Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"]
             )
         if "LifecycleConfiguration" in p:
-            rules = []
-            for rule in p["LifecycleConfiguration"]["Rules"]:
-                out: dict[str, Any] = {
-                    "ID": rule["Id"],
-                    "Status": rule["Status"],
-                    "Filter": {"Prefix": rule.get("Prefix", "")},
-                }
-                if "ExpirationInDays" in rule:
-                    out["Expiration"] = {"Days": int(rule["ExpirationInDays"])}
-                if "AbortIncompleteMultipartUpload" in rule:
-                    days = int(rule["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"])
-                    out["AbortIncompleteMultipartUpload"] = {"DaysAfterInitiation": days}
-                rules.append(out)
+            rules = [_lifecycle_rule(rule) for rule in p["LifecycleConfiguration"]["Rules"]]
             s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+        if "CorsConfiguration" in p:
+            renames = {
+                "Id": "ID",
+                "MaxAge": "MaxAgeSeconds",
+                "ExposedHeaders": "ExposeHeaders",
+                "AllowedHeaders": "AllowedHeaders",
+                "AllowedMethods": "AllowedMethods",
+                "AllowedOrigins": "AllowedOrigins",
+            }
+            cors_rules = [
+                {renames[k]: v for k, v in rule.items() if k in renames}
+                for rule in p["CorsConfiguration"]["CorsRules"]
+            ]
+            s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": cors_rules})
         self.resolver.refs[logical] = name
         self.resolver.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+        self.resolver.attrs[(logical, "DomainName")] = f"{name}.s3.amazonaws.com"
+        self.resolver.attrs[(logical, "RegionalDomainName")] = f"{name}.s3.{self.region}.amazonaws.com"
 
     def _queue(self, logical: str, res: dict[str, Any]) -> None:
         p = self._props(res)
-        name = p.get("QueueName") or f"saldo-local-{logical}"
+        name = p.get("QueueName") or f"saldo-local-{logical}{'.fifo' if p.get('FifoQueue') else ''}"
         attrs: dict[str, str] = {}
         for key in (
             "VisibilityTimeout",
             "MessageRetentionPeriod",
             "DelaySeconds",
             "ReceiveMessageWaitTimeSeconds",
+            "MaximumMessageSize",
         ):
             if key in p:
                 attrs[key] = str(p[key])
@@ -274,6 +534,8 @@ class LocalStack:
             )
         if p.get("FifoQueue"):
             attrs["FifoQueue"] = "true"
+            if p.get("ContentBasedDeduplication"):
+                attrs["ContentBasedDeduplication"] = "true"
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -289,19 +551,83 @@ class LocalStack:
         self.resolver.attrs[(logical, "Arn")] = arn
         self.resolver.attrs[(logical, "Name")] = p["Name"]
 
+    def _events_rule(self, logical: str, res: dict[str, Any]) -> None:
+        p = self._props(res)
+        name = p.get("Name") or f"saldo-local-{logical}"
+        targets = [
+            {k: v for k, v in t.items() if k in ("Id", "Arn", "Input", "InputPath", "InputTransformer")}
+            for t in p.get("Targets", [])
+        ]
+        arn = self._put_rule(
+            name,
+            p.get("EventBusName", "default"),
+            pattern=p.get("EventPattern"),
+            schedule=p.get("ScheduleExpression"),
+            state=p.get("State", "ENABLED"),
+            targets=targets,
+        )
+        self.resolver.refs[logical] = name
+        self.resolver.attrs[(logical, "Arn")] = arn
+
+    def _put_rule(
+        self,
+        name: str,
+        bus: str,
+        *,
+        pattern: Any = None,
+        schedule: str | None = None,
+        state: str = "ENABLED",
+        targets: list[dict[str, Any]],
+    ) -> str:
+        events = self.client("events")
+        args: dict[str, Any] = {"Name": name, "EventBusName": bus, "State": state}
+        if pattern is not None:
+            args["EventPattern"] = pattern if isinstance(pattern, str) else json.dumps(pattern)
+        if schedule:
+            args["ScheduleExpression"] = schedule
+        arn = events.put_rule(**args)["RuleArn"]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        return str(arn)
+
     def _schedule_group(self, logical: str, res: dict[str, Any]) -> None:
         p = self._props(res)
-        arn = self.client("scheduler").create_schedule_group(Name=p["Name"])["ScheduleGroupArn"]
-        self.resolver.refs[logical] = p["Name"]
+        name = p.get("Name") or f"saldo-local-{logical}"
+        arn = self.client("scheduler").create_schedule_group(Name=name)["ScheduleGroupArn"]
+        self.resolver.refs[logical] = name
         self.resolver.attrs[(logical, "Arn")] = arn
+
+    def _scheduler_schedule(self, logical: str, res: dict[str, Any]) -> None:
+        p = self._props(res)
+        name = p.get("Name") or f"saldo-local-{logical}"
+        arn = self._create_schedule(name, p)
+        self.resolver.refs[logical] = name
+        self.resolver.attrs[(logical, "Arn")] = arn
+
+    def _create_schedule(self, name: str, p: dict[str, Any], target: dict[str, Any] | None = None) -> str:
+        args: dict[str, Any] = {
+            "Name": name,
+            "ScheduleExpression": p["ScheduleExpression"],
+            "FlexibleTimeWindow": p.get("FlexibleTimeWindow") or {"Mode": "OFF"},
+            "Target": target or {k: v for k, v in p["Target"].items() if k in ("Arn", "RoleArn", "Input")},
+            "State": p.get("State", "ENABLED"),
+        }
+        args["Target"].setdefault("RoleArn", LAMBDA_ROLE)
+        for key in ("GroupName", "ScheduleExpressionTimezone", "Description"):
+            if p.get(key):
+                args[key] = p[key]
+        return str(self.client("scheduler").create_schedule(**args)["ScheduleArn"])
+
+    def _http_api_ref(self, logical: str, res: dict[str, Any]) -> None:
+        self.resolver.refs[logical] = logical
+        self.resolver.attrs[(logical, "ApiEndpoint")] = self.api_url or "http://127.0.0.1"
 
     def _function_props(self, res: dict[str, Any]) -> dict[str, Any]:
         glob = self.template.get("Globals", {}).get("Function", {})
         props = dict(res.get("Properties", {}))
         env = dict(glob.get("Environment", {}).get("Variables", {}))
         env.update(props.get("Environment", {}).get("Variables", {}))
-        merged = {**glob, **props, "Environment": {"Variables": env}}
-        return merged
+        return {**glob, **props, "Environment": {"Variables": env}}
 
     def _function(self, logical: str, res: dict[str, Any]) -> None:
         raw = self._function_props(res)
@@ -320,6 +646,9 @@ class LocalStack:
             events=raw.get("Events", {}),
         )
         self.runtime.add(spec)
+        # One process runs every function, so their variables are set once, for all of them.
+        for key, value in spec.environment.items():
+            self._setenv(key, value)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as zf:
             zf.writestr("placeholder.py", "# handlers run in-process\n")
@@ -335,51 +664,26 @@ class LocalStack:
         )
         self.resolver.refs[logical] = name
         self.resolver.attrs[(logical, "Arn")] = spec.arn(self.region)
-
-    def _function_events(self, logical: str, res: dict[str, Any]) -> None:
-        spec = self.runtime.specs[logical]
-        for event_name, event in spec.events.items():
-            etype, p = event["Type"], self.resolver.resolve(event.get("Properties", {}))
-            if etype == "HttpApi":
-                auth = (event.get("Properties", {}).get("Auth") or {}).get("Authorizer")
-                self._pending_routes.append((p["Method"].upper(), p["Path"], logical, auth))
-            elif etype == "SQS":
-                queue_arn = p["Queue"]
-                queue_name = queue_arn.rsplit(":", 1)[-1]
-                url = self.client("sqs").get_queue_url(QueueName=queue_name)["QueueUrl"]
-                partial = "ReportBatchItemFailures" in p.get("FunctionResponseTypes", [])
-                self.sqs_sources.append(
-                    SqsSource(logical, url, queue_arn, int(p.get("BatchSize", 10)), partial)
-                )
-            elif etype in ("Schedule", "ScheduleV2"):
-                payload = json.loads(p["Input"]) if p.get("Input") else None
-                self.recurring.append(
-                    (
-                        Recurring(p.get("Schedule") or p["ScheduleExpression"], self._now()),
-                        logical,
-                        payload or {},
-                    )
-                )
-            elif etype in ("EventBridgeRule", "CloudWatchEvent"):
-                events = self.client("events")
-                bus = p.get("EventBusName", "default")
-                rule = f"{logical}-{event_name}"
-                events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(p["Pattern"]))
-                events.put_targets(
-                    Rule=rule, EventBusName=bus, Targets=[{"Id": logical, "Arn": spec.arn(self.region)}]
-                )
-            else:
-                raise ValueError(f"{logical}: the local stack does not run {etype} events")
+        self._register_role(f"{logical}Role", f"saldo-local-{logical}Role")
 
     def _state_machine(self, logical: str, res: dict[str, Any]) -> None:
         p = res.get("Properties", {})
         subs = {k: str(v) for k, v in self.resolver.resolve(p.get("DefinitionSubstitutions", {})).items()}
         if "DefinitionUri" in p:
-            text = (self.root / p["DefinitionUri"]).read_text()
+            uri = p["DefinitionUri"]
+            if not isinstance(uri, str):
+                raise ValueError(f"{logical}: the local stack reads DefinitionUri from a local file only")
+            path = self.root / uri
+            text = path.read_text()
+            if path.suffix in (".yaml", ".yml"):
+                text = json.dumps(yaml.safe_load(text))
         else:
-            text = json.dumps(p["Definition"])
+            text = json.dumps(self.resolver.resolve(p["Definition"]))
         for key, value in subs.items():
             text = text.replace("${" + key + "}", value)
+        if "${" in text:
+            missing = sorted({part.split("}", 1)[0] for part in text.split("${")[1:]})
+            raise ValueError(f"{logical}: DefinitionSubstitutions does not define {missing}")
         name = self.resolver.resolve(p.get("Name")) or f"saldo-local-{logical}"
         arn = self.client("stepfunctions").create_state_machine(
             name=name, definition=text, roleArn=LAMBDA_ROLE, type=p.get("Type", "STANDARD")
@@ -388,21 +692,84 @@ class LocalStack:
         self.resolver.refs[logical] = arn
         self.resolver.attrs[(logical, "Arn")] = arn
         self.resolver.attrs[(logical, "Name")] = name
+        self._register_role(f"{logical}Role", f"saldo-local-{logical}Role")
 
-    def _http_api(self, logical: str, res: dict[str, Any]) -> None:
-        p = res.get("Properties", {})
+    def _wire_events(self, logical: str, res: dict[str, Any], target_arn: str) -> None:
+        is_function = res["Type"] == "AWS::Serverless::Function"
+        events = (res.get("Properties", {}).get("Events") or {}).items()
+        for event_name, event in events:
+            etype, raw = event["Type"], event.get("Properties", {})
+            p = self.resolver.resolve(raw)
+            if etype == "HttpApi" and is_function:
+                auth = (raw.get("Auth") or {}).get("Authorizer")
+                api = p.get("ApiId") or "ServerlessHttpApi"
+                self._routes.append((p.get("Method", "ANY").upper(), p.get("Path", "/"), logical, auth, api))
+            elif etype == "SQS" and is_function:
+                if p.get("Enabled", True) in (False, "false"):
+                    continue
+                queue_arn = p["Queue"]
+                url = self.client("sqs").get_queue_url(QueueName=queue_arn.rsplit(":", 1)[-1])["QueueUrl"]
+                partial = "ReportBatchItemFailures" in p.get("FunctionResponseTypes", [])
+                self.sqs_sources.append(
+                    SqsSource(logical, url, queue_arn, int(p.get("BatchSize", 10)), partial)
+                )
+            elif etype == "Schedule":
+                enabled = p.get("Enabled", True) not in (False, "false")
+                state = p.get("State") or ("ENABLED" if enabled else "DISABLED")
+                target: dict[str, Any] = {"Id": logical, "Arn": target_arn}
+                if "Input" in p:
+                    target["Input"] = p["Input"]
+                self._put_rule(
+                    p.get("Name") or f"{logical}-{event_name}",
+                    "default",
+                    schedule=p["Schedule"],
+                    state=state,
+                    targets=[target],
+                )
+            elif etype == "ScheduleV2":
+                sched_target = {"Arn": target_arn, "RoleArn": p.get("RoleArn") or LAMBDA_ROLE}
+                if "Input" in p:
+                    sched_target["Input"] = p["Input"]
+                self._create_schedule(p.get("Name") or f"{logical}-{event_name}", p, sched_target)
+            elif etype in ("EventBridgeRule", "CloudWatchEvent"):
+                target = {"Id": (p.get("Target") or {}).get("Id") or logical, "Arn": target_arn}
+                for key in ("Input", "InputPath"):
+                    if key in p:
+                        target[key] = p[key]
+                self._put_rule(
+                    p.get("RuleName") or f"{logical}-{event_name}",
+                    p.get("EventBusName", "default"),
+                    pattern=p["Pattern"],
+                    state=p.get("State", "ENABLED"),
+                    targets=[target],
+                )
+            else:
+                raise ValueError(f"{logical}: the local stack does not run {etype} events")
+
+    def _http_api(self, logical: str, p: dict[str, Any]) -> None:
         auth = p.get("Auth", {})
         for name, spec in auth.get("Authorizers", {}).items():
             fn_ref = spec["FunctionArn"]
             fn_logical = fn_ref["Fn::GetAtt"][0] if isinstance(fn_ref, dict) else fn_ref
             identity = spec.get("Identity", {})
             self.http.authorizers[name] = Authorizer(
-                name, fn_logical, identity.get("Headers", []), int(identity.get("ReauthorizeEvery", 0))
+                name,
+                fn_logical,
+                list(identity.get("Headers", [])),
+                int(identity.get("ReauthorizeEvery", 0)),
+                identity_query=list(identity.get("QueryStrings", [])),
+                simple_responses=bool(spec.get("EnableSimpleResponses", False)),
             )
+        cors = self.resolver.resolve(p.get("CorsConfiguration"))
+        if cors is True or cors == "true":
+            self.http.cors = Cors(["*"], ["*"], ["*"])
+        elif isinstance(cors, dict):
+            self.http.cors = Cors.from_template(cors)
         default = auth.get("DefaultAuthorizer")
-        for method, path, fn_logical, route_auth in self._pending_routes:
-            authorizer = None if route_auth == "NONE" else (route_auth or default)
-            self.http.routes.append(Route(method, path, fn_logical, authorizer))
+        for method, path, fn_logical, route_auth, api in self._routes:
+            if api == logical:
+                authorizer = None if route_auth == "NONE" else (route_auth or default)
+                self.http.routes.append(Route(method, path, fn_logical, authorizer))
 
     def _verify_sender(self) -> None:
         sender = self.resolver.parameters.get("SenderEmail")
@@ -417,21 +784,55 @@ class LocalStack:
             merged.update(spec.environment)
         return merged
 
-    # ------------------------------------------------------------------ event sources
+    # ------------------------------------------------------------------ SQS event sources
     def _busy(self, delta: int) -> None:
         with self._inflight_lock:
             self._inflight += delta
 
+    def _install_sqs_wakeup(self) -> None:
+        """A message sent to a source queue wakes its poller at once (no long polling, quick stop)."""
+        from moto.sqs.models import Queue
+
+        stack = self
+
+        def add_message(queue: Any, message: Any) -> None:
+            original(queue, message)
+            for source in stack.sqs_sources:
+                if source.queue_arn == queue.queue_arn:
+                    source.wake.set()
+
+        original = self._patcher.patch(Queue, "add_message", add_message)
+
     def _sqs_loop(self, source: SqsSource) -> None:
         sqs = self.client("sqs")
         while not self._stop.is_set():
-            try:
-                self.poll_queue(source, sqs, wait=1)
-            except Exception as exc:  # keep polling; a local-stack hiccup must not stop the worker
-                print(f"[local] SQS poll error on {source.function}: {exc}", flush=True)
-                time.sleep(0.5)
+            source.wake.clear()
+            received = 0
+            with source.lock:
+                if not self._hold.is_set() and not self._stop.is_set():
+                    try:
+                        received = self.poll_queue(source, sqs)
+                    except Exception:  # keep polling: one hiccup must not stop the worker
+                        _log(f"SQS poll error on {source.function}:\n{traceback.format_exc()}")
+            if received == 0:
+                source.wake.wait(self.sqs_idle_wait)
+
+    @contextlib.contextmanager
+    def hold_event_sources(self) -> Iterator[None]:
+        """Pause SQS delivery: messages sent meanwhile wait, then go out in full batches."""
+        self._hold.set()
+        for source in self.sqs_sources:
+            with source.lock:  # let a poll in progress finish
+                pass
+        try:
+            yield
+        finally:
+            self._hold.clear()
+            for source in self.sqs_sources:
+                source.wake.set()
 
     def poll_queue(self, source: SqsSource, sqs: Any = None, wait: int = 0) -> int:
+        """Receive one batch and run the function on it, as Lambda's event source mapping does."""
         sqs = sqs or self.client("sqs")
         self._busy(+1)
         try:
@@ -444,20 +845,24 @@ class LocalStack:
             ).get("Messages", [])
             if not messages:
                 return 0
+            ids = {m["MessageId"] for m in messages}
             event = {"Records": [self._sqs_record(m, source) for m in messages]}
             try:
                 result = self.runtime.invoke(source.function, event) or {}
-                failed = (
-                    {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
-                    if source.partial_failures
-                    else set()
-                )
+                failed: set[str] = set()
+                if source.partial_failures and isinstance(result, dict):
+                    failed = {
+                        str(f.get("itemIdentifier") or "") for f in result.get("batchItemFailures") or []
+                    }
+                    if not failed <= ids:  # Lambda treats an unknown or empty identifier as a failed batch
+                        _log(f"{source.function}: batchItemFailures names unknown ids {sorted(failed - ids)}")
+                        failed = ids
             except LambdaError as err:
-                print(f"[local] {source.function} failed: {err}", flush=True)
-                failed = {m["MessageId"] for m in messages}
+                _log(f"{source.function} failed on a batch of {len(messages)}:\n{err.traceback()}")
+                failed = ids
             for m in messages:
                 if m["MessageId"] in failed:
-                    # On AWS a failed message reappears after the visibility timeout; locally after a second.
+                    # On AWS a failed message reappears after the visibility timeout; locally sooner.
                     sqs.change_message_visibility(
                         QueueUrl=source.queue_url,
                         ReceiptHandle=m["ReceiptHandle"],
@@ -475,44 +880,116 @@ class LocalStack:
             "receiptHandle": m["ReceiptHandle"],
             "body": m["Body"],
             "attributes": m.get("Attributes", {}),
-            "messageAttributes": m.get("MessageAttributes", {}),
+            "messageAttributes": {
+                k: {
+                    "stringValue": v.get("StringValue"),
+                    "binaryValue": v.get("BinaryValue"),
+                    "stringListValues": [],
+                    "binaryListValues": [],
+                    "dataType": v.get("DataType"),
+                }
+                for k, v in m.get("MessageAttributes", {}).items()
+            },
             "md5OfBody": hashlib.md5(m["Body"].encode(), usedforsecurity=False).hexdigest(),
             "eventSource": "aws:sqs",
             "eventSourceARN": source.queue_arn,
             "awsRegion": self.region,
         }
 
-    def invoke_async(self, function: str, event: dict[str, Any]) -> None:
+    # ------------------------------------------------------------------ async delivery
+    def invoke_async(self, function: str, event: Any) -> None:
+        """Run a function (name, logical id or ARN) in the background, as an `Event` invocation."""
+        self.deliver_async(function, event)
+
+    def deliver_async(self, target: str, payload: Any) -> None:
+        """Hand `payload` to a function, state machine or queue (by ARN) in the background."""
+        if self._pool is None or self._stop.is_set():
+            _log(f"not delivering to {target}: the local stack is stopped")
+            return
         self._busy(+1)
 
         def run() -> None:
             try:
-                self.runtime.invoke(function, event)
+                self._deliver(target, payload)
             except LambdaError as err:
-                print(f"[local] async invocation of {function} failed: {err}", flush=True)
+                self.async_errors.append({"target": target, "error": err.payload})
+                _log(f"async invocation of {target} failed:\n{err.traceback()}")
+            except Exception as exc:
+                self.async_errors.append({"target": target, "error": {"errorMessage": str(exc)}})
+                _log(f"delivery to {target} failed:\n{traceback.format_exc()}")
             finally:
                 self._busy(-1)
 
-        self._pool.submit(run)
+        try:
+            self._pool.submit(run)
+        except RuntimeError:  # the pool shut down meanwhile
+            self._busy(-1)
+
+    def _deliver(self, target: str, payload: Any) -> None:
+        text = payload if isinstance(payload, str) else json.dumps(payload, default=str)
+        if target.startswith("arn:") and ":states:" in target:
+            self.client("stepfunctions").start_execution(
+                stateMachineArn=target, name=str(uuid.uuid4()), input=text
+            )
+        elif target.startswith("arn:") and ":sqs:" in target:
+            sqs = self.client("sqs")
+            url = sqs.get_queue_url(QueueName=target.rsplit(":", 1)[-1])["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=text)
+        elif not target.startswith("arn:") or ":lambda:" in target:
+            event = payload
+            if isinstance(payload, str):
+                with contextlib.suppress(ValueError):
+                    event = json.loads(payload)
+            self.runtime.invoke(target, event)
+        else:
+            raise ValueError(f"the local stack cannot deliver to {target}")
 
     def _install_events_bridge(self) -> None:
-        """moto's EventBridge delivers to SQS and logs only; deliver Lambda targets here."""
+        """moto's EventBridge delivers to SQS and logs only; Lambda and Step Functions targets go here."""
         from moto.events.models import Rule
 
         stack = self
-        original = getattr(Rule.send_to_targets, "__wrapped_original__", Rule.send_to_targets)
 
-        def send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
-            original(self, event, transform_input)
-            if not self.event_pattern.matches_event(event):
+        def send_to_targets(rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+            if rule.state != "ENABLED":
                 return
-            for target in self.targets:
-                if ":lambda:" in target["Arn"]:
-                    payload = json.loads(target["Input"]) if target.get("Input") else event
-                    stack.invoke_async(target["Arn"], payload)
+            ours = [t for t in rule.targets if ":lambda:" in t["Arn"] or ":states:" in t["Arn"]]
+            if len(ours) < len(rule.targets):  # moto raises NotImplementedError on Lambda targets
+                rest = copy.copy(rule)
+                rest.targets = [t for t in rule.targets if t not in ours]
+                original(rest, event, transform_input)
+            if not ours or not rule.event_pattern.matches_event(event):
+                return
+            delivered = dict(event)
+            if isinstance(delivered.get("time"), int | float):  # moto keeps epoch seconds; AWS sends ISO
+                delivered["time"] = datetime.fromtimestamp(delivered["time"], UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                )
+            delivered.pop("ingestion-time", None)
+            for target in ours:
+                stack.deliver_async(target["Arn"], stack._target_input(target, delivered))
 
-        send_to_targets.__wrapped_original__ = original  # type: ignore[attr-defined]
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        original = self._patcher.patch(Rule, "send_to_targets", send_to_targets)
+
+    @staticmethod
+    def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+        if target.get("Input"):
+            return target["Input"]
+        if target.get("InputPath"):
+            value: Any = event
+            for part in target["InputPath"].lstrip("$").strip(".").split("."):
+                value = value.get(part) if part and isinstance(value, dict) else value
+            return value
+        if target.get("InputTransformer"):
+            from moto.events.utils import EventTemplateParser
+
+            transformer = target["InputTransformer"]
+            return EventTemplateParser.parse(
+                input_template=transformer.get("InputTemplate"),
+                input_paths_map=transformer.get("InputPathsMap", {}),
+                event=event,
+            )
+        return event
 
     # ------------------------------------------------------------------ schedules
     @staticmethod
@@ -523,57 +1000,103 @@ class LocalStack:
         while not self._stop.wait(self.tick):
             try:
                 self.fire_due(self._now())
-            except Exception as exc:
-                print(f"[local] scheduler error: {exc}", flush=True)
+            except Exception:
+                _log(f"scheduler error:\n{traceback.format_exc()}")
+
+    def _scan_timers(self) -> None:
+        with self._fire_lock:
+            list(self._due_rules(self._now(), fire=False))
+            list(self._due_schedules(fire=False, now=self._now()))
 
     def fire_due(self, now: datetime) -> int:
+        """Fire every EventBridge schedule rule and Scheduler schedule due at `now`; returns how many.
+
+        The clock is the caller's: tests pass a time in the future instead of waiting.
+        """
         fired = 0
-        for recurring, function, payload in self.recurring:
-            if recurring.due(now):
-                event = payload or {
+        with self._fire_lock:
+            for rule, target in self._due_rules(now):
+                envelope = {
                     "version": "0",
                     "id": str(uuid.uuid4()),
                     "detail-type": "Scheduled Event",
                     "source": "aws.events",
                     "account": ACCOUNT_ID,
-                    "time": now.isoformat(),
+                    "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "region": self.region,
-                    "resources": [],
+                    "resources": [rule.arn],
                     "detail": {},
                 }
-                self.invoke_async(function, event)
+                self.deliver_async(target["Arn"], self._target_input(target, envelope))
                 fired += 1
-        scheduler = self.client("scheduler")
-        for group in scheduler.list_schedule_groups().get("ScheduleGroups", []):
-            for summary in scheduler.list_schedules(GroupName=group["Name"]).get("Schedules", []):
-                key = f"{group['Name']}/{summary['Name']}"
-                if key in self._fired_schedules:
-                    continue
-                schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=group["Name"])
-                when = at_time(schedule["ScheduleExpression"], schedule.get("ScheduleExpressionTimezone"))
-                if when is None or when > now or schedule.get("State") == "DISABLED":
-                    continue
-                self._fired_schedules.add(key)
-                self._fire_target(schedule["Target"])
+            for schedule in self._due_schedules(fire=True, now=now):
+                self.deliver_async(schedule.target["Arn"], schedule.target.get("Input") or "{}")
                 fired += 1
-                if schedule.get("ActionAfterCompletion") == "DELETE":
-                    scheduler.delete_schedule(Name=summary["Name"], GroupName=group["Name"])
         return fired
 
-    def _fire_target(self, target: dict[str, Any]) -> None:
-        arn, payload = target["Arn"], target.get("Input") or "{}"
-        if ":lambda:" in arn:
-            self.invoke_async(arn, json.loads(payload))
-        elif ":states:" in arn:
+    def _due_rules(self, now: datetime, fire: bool = True) -> Iterator[tuple[Any, dict[str, Any]]]:
+        """Schedule rules as moto holds them (from the template or put_rule at runtime)."""
+        from moto.events.models import events_backends
+
+        clocks: dict[tuple[str, str], Recurring] = {}
+        for bus in list(events_backends[ACCOUNT_ID][self.region].event_buses.values()):
+            for rule in list(bus.rules.values()):
+                if not rule.scheduled_expression or rule.state != "ENABLED":
+                    continue
+                key = (rule.arn, rule.scheduled_expression)
+                clock = self._rule_clocks.get(key) or Recurring(rule.scheduled_expression, self._now())
+                clocks[key] = clock
+                if fire and clock.due(now):
+                    for target in list(rule.targets):
+                        yield rule, target
+        self._rule_clocks = clocks
+
+    def _due_schedules(self, fire: bool, now: datetime) -> Iterator[Any]:
+        """EventBridge Scheduler schedules as moto holds them; one-time `at()` ones fire once."""
+        from moto.scheduler.models import scheduler_backends
+
+        backend = scheduler_backends[ACCOUNT_ID][self.region]
+        clocks: dict[tuple[str, str, str], Recurring] = {}
+        for group in list(backend.schedule_groups.values()):
+            for schedule in list(group.schedules.values()):
+                if schedule.state != "ENABLED":
+                    continue
+                tz = schedule.schedule_expression_timezone or "UTC"
+                key = (schedule.arn, schedule.schedule_expression, tz)
+                clock = self._schedule_clocks.get(key)
+                if clock is None:
+                    created = datetime.fromtimestamp(float(schedule.creation_date), UTC)
+                    clock = Recurring(schedule.schedule_expression, created, tz)
+                clocks[key] = clock
+                if fire and clock.due(now):
+                    yield schedule
+                    if clock.once and schedule.action_after_completion == "DELETE":
+                        with contextlib.suppress(Exception):
+                            backend.delete_schedule(group.name, schedule.name)
+        self._schedule_clocks = clocks
+
+    # ------------------------------------------------------------------ Step Functions
+    def start_execution(self, logical: str, payload: Any = None) -> str:
+        """Start the template's state machine `logical`; returns the execution ARN."""
+        return str(
             self.client("stepfunctions").start_execution(
-                stateMachineArn=arn, name=str(uuid.uuid4()), input=payload
-            )
-        elif ":sqs:" in arn:
-            name = arn.rsplit(":", 1)[-1]
-            url = self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"]
-            self.client("sqs").send_message(QueueUrl=url, MessageBody=payload)
-        else:
-            raise ValueError(f"unsupported schedule target {arn}")
+                stateMachineArn=self.state_machines[logical],
+                name=str(uuid.uuid4()),  # moto names an unnamed execution "None", once
+                input=json.dumps(payload if payload is not None else {}, default=str),
+            )["executionArn"]
+        )
+
+    def wait_for_execution(self, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Poll until the execution leaves RUNNING; returns describe_execution's answer."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            desc: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+            if desc["status"] != "RUNNING":
+                return desc
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still RUNNING after {timeout} s")
+            time.sleep(0.05)
 
     # ------------------------------------------------------------------ inspection
     def outbox(self) -> list[dict[str, Any]]:
@@ -606,20 +1129,25 @@ class LocalStack:
             return self._inflight == 0
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait until no async work is running and every event-source queue is empty."""
+        """Wait until no async work runs, event-source queues are empty and no execution is RUNNING."""
         deadline = time.monotonic() + timeout
         sqs = self.client("sqs")
+        sfn = self.client("stepfunctions") if self.state_machines else None
         while time.monotonic() < deadline:
-            visible = 0
+            pending = 0 if self.idle() else 1
             for source in self.sqs_sources:
                 attrs = sqs.get_queue_attributes(
                     QueueUrl=source.queue_url,
                     AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
                 )["Attributes"]
-                visible += int(attrs["ApproximateNumberOfMessages"]) + int(
-                    attrs["ApproximateNumberOfMessagesNotVisible"]
-                )
-            if visible == 0 and self.idle():
+                pending += int(attrs["ApproximateNumberOfMessages"])
+                pending += int(attrs["ApproximateNumberOfMessagesNotVisible"])
+            if sfn is not None and not pending:
+                for arn in self.state_machines.values():
+                    pending += len(
+                        sfn.list_executions(stateMachineArn=arn, statusFilter="RUNNING")["executions"]
+                    )
+            if pending == 0 and self.idle():
                 return
-            time.sleep(0.1)
+            time.sleep(0.02)
         raise TimeoutError("local stack did not drain in time")
