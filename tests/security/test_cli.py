@@ -24,9 +24,9 @@ def run(capsys: Any, *argv: str) -> tuple[int, Any, str]:
     return code, (json.loads(out.out) if out.out.strip() else None), out.err
 
 
-def authorize(stack: Any, headers: dict[str, str]) -> dict[str, Any]:
+def authorize(stack: Any, headers: dict[str, str], **event: Any) -> dict[str, Any]:
     """What the authorizer Lambda hands to the routes for these headers."""
-    result = stack.runtime.invoke("AuthorizerFunction", {"type": "REQUEST", "headers": headers})
+    result = stack.runtime.invoke("AuthorizerFunction", {"type": "REQUEST", "headers": headers, **event})
     assert result["isAuthorized"] is True
     return result["context"]
 
@@ -64,7 +64,8 @@ def test_key_lifecycle_with_table(stack, capsys):
         "key_id": key["key_id"],
         "client_accounts": expected,
     }
-    assert authorize(stack, {"lasso-api-key": key["key"]})["org_id"] == org["org_id"]
+    batch = {"routeKey": "GET /apps/reporting/batches"}
+    assert authorize(stack, {"lasso-api-key": key["key"]}, **batch)["org_id"] == org["org_id"]
 
     code, listing, _ = run(capsys, "admin", "list-keys", "--org", org["org_id"], "--table", TABLE)
     assert code == 0

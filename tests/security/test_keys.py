@@ -77,8 +77,25 @@ def test_batch_api_accepts_both_headers(stack: Any, tenant: dict[str, str]):
     """The batch authorizer has no identity source: the authorizer reads whichever header is sent."""
     auth = stack.http.authorizers["BatchApiKeyAuthorizer"]
     assert auth.identity_headers == [] and auth.ttl == 0
+    route = {"routeKey": "GET /apps/reporting/batches/{id}", "rawPath": "/apps/reporting/batches/1"}
     for headers in ({"authorization": f"Bearer {tenant['key']}"}, {"lasso-api-key": tenant["key"]}):
-        out = stack.runtime.invoke(auth.function, {"type": "REQUEST", "headers": headers})
+        out = stack.runtime.invoke(auth.function, {"type": "REQUEST", "headers": headers, **route})
         assert out["context"]["org_id"] == tenant["org_id"]
-    out = stack.runtime.invoke(auth.function, {"type": "REQUEST", "headers": {}})
+    out = stack.runtime.invoke(auth.function, {"type": "REQUEST", "headers": {}, **route})
     assert out == {"isAuthorized": True, "context": {"authenticated": "false"}}
+
+
+def test_cached_authorizer_answers_by_the_authorization_header_alone(stack: Any, tenant: dict[str, str]):
+    """Its answer is cached per Authorization value: a key in any other header must not count, or the
+    next caller with the same Authorization value would get this caller's organization from the cache."""
+    api = ApiClient(stack)
+    headers = {"authorization": "Basic c2hhcmVkOnZhbHVl", "lasso-api-key": tenant["key"]}
+    assert api.get("/api/v2/client-accounts", headers=headers).status == 401
+    assert (
+        api.get("/api/v2/client-accounts", headers={"authorization": headers["authorization"]}).status == 401
+    )
+    out = stack.runtime.invoke(
+        "AuthorizerFunction",
+        {"type": "REQUEST", "routeKey": "GET /api/v2/client-accounts", "headers": headers},
+    )
+    assert out["context"] == {"authenticated": "false"}

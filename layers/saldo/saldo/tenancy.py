@@ -72,9 +72,12 @@ class Caller:
         return cls(org_id=str(ctx["org_id"]), key_id=str(ctx.get("key_id", "")), client_accounts=accounts)
 
 
-def extract_key(headers: dict[str, str]) -> str | None:
+def extract_key(headers: dict[str, str], *, lasso: bool = True) -> str | None:
+    """The key from `Authorization: Bearer`, else (when `lasso`) from the `lasso-api-key` header."""
     lower = {k.lower(): v for k, v in headers.items()}
     auth = lower.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
+    if not lasso:
+        return None
     return lower.get("lasso-api-key", "").strip() or None
