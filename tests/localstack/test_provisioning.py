@@ -205,3 +205,11 @@ def test_only_one_stack_runs_at_a_time_and_stop_puts_everything_back(monkeypatch
     stack.stop()  # a second stop is harmless
     with LocalStack(FIXTURE, tick=3600) as again:  # and the next stack starts cleanly
         assert again.client("sqs").list_queues()["QueueUrls"]
+
+
+def test_the_fixture_is_a_valid_sam_template():
+    """The fixture exercises only wiring that SAM accepts (cfn-lint errors and warnings)."""
+    from cfnlint.api import lint_all
+
+    problems = [m for m in lint_all((FIXTURE / "template.yaml").read_text()) if m.rule.id[0] in "EW"]
+    assert problems == []

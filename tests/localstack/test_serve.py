@@ -70,3 +70,17 @@ def test_serve_starts_answers_and_stops_cleanly():
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_a_taken_port_is_reported_and_nothing_is_left_running(capsys):
+    import socket
+
+    from saldo_tools.localstack.__main__ import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port), "--no-demo", "--root", str(ROOT)]) == 1
+    assert "try another port" in capsys.readouterr().err
+    assert "AWS_ENDPOINT_URL" not in os.environ

@@ -26,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     stack = LocalStack(args.root, args.template, server=True, moto_port=args.moto_port)
-    stack.start(api_port=args.port)
+    try:
+        stack.start(api_port=args.port)
+    except OSError as exc:  # typically the port is taken
+        print(f"cannot start the local stack: {exc} (try another port: make run PORT=3001)", file=sys.stderr)
+        return 1
     demo = None
     if not args.no_demo and args.template == "template.yaml":
         from saldo_tools.demo import bootstrap
