@@ -108,7 +108,7 @@ def test_cors_preflight_and_response_headers(fx_server):
     assert "access-control-allow-origin" not in other.headers
 
 
-def test_presigned_get_downloads_from_the_local_stack(fx_server):
+def test_presigned_get_downloads_from_the_local_stack(fx_server, capfd):
     s3 = fx_server.client("s3")
     bucket = fx_server.resolver.refs["FileBucket"]
     s3.put_object(Bucket=bucket, Key="reports/å.pdf", Body=b"%PDF-1.7 fixture", ContentType="application/pdf")
@@ -127,6 +127,7 @@ def test_presigned_get_downloads_from_the_local_stack(fx_server):
     assert res.body == b"%PDF-1.7 fixture"
     assert res.headers["content-type"] == "application/pdf"
     assert res.headers["content-disposition"] == 'attachment; filename="report.pdf"'
+    assert ' HTTP/1.1" 200' not in capfd.readouterr().err  # moto's server keeps no access log
 
 
 def test_presigned_put_uploads_to_the_local_stack(fx_server):

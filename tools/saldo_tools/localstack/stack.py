@@ -1129,7 +1129,10 @@ class LocalStack:
             return self._inflight == 0
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait until no async work runs, event-source queues are empty and no execution is RUNNING."""
+        """Wait until no async work runs, event-source queues are empty and no execution is RUNNING.
+
+        Not inside `hold_event_sources()`: held messages never drain.
+        """
         deadline = time.monotonic() + timeout
         sqs = self.client("sqs")
         sfn = self.client("stepfunctions") if self.state_machines else None
