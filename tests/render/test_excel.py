@@ -144,6 +144,21 @@ def test_text_is_never_a_formula_and_control_characters_go() -> None:
     assert ws.cell(hdr + 1, 4).value == 3
 
 
+def test_rows_beyond_the_sheet_limit_continue_on_a_new_sheet(monkeypatch: pytest.MonkeyPatch) -> None:
+    from saldo.render import excel
+
+    monkeypatch.setattr(excel, "MAX_SHEET_ROWS", 40)
+    wb = _load(samples.general_ledger(100))
+    assert wb.sheetnames == ["Hovedbok", "Hovedbok (2)", "Hovedbok (3)", "Hovedbok (4)"]
+    dates = 0
+    for ws in wb.worksheets:
+        hdr = _header_row(ws, "Dato")
+        assert ws.freeze_panes == f"A{hdr + 1}"
+        assert ws.max_row <= 40
+        dates += sum(1 for r in ws.iter_rows(min_row=hdr + 1) if isinstance(r[0].value, datetime))
+    assert dates == 100
+
+
 def test_empty_document_says_so() -> None:
     ws = _load(Document(ReportMeta(kind="x", title="Tom", company_name="Y"), [Column("a", "A")], [])).active
     values = [c.value for row in ws.iter_rows() for c in row if c.value]
@@ -151,7 +166,7 @@ def test_empty_document_says_so() -> None:
 
 
 def test_large_general_ledger_streams_to_workbook(tmp_path: Any) -> None:
-    n = 20_000
+    n = 10_000
     totals: dict[str, Decimal] = {}
     out = render(samples.general_ledger(n, totals=totals), "xlsx", tmp_dir=str(tmp_path))
     assert out.content_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

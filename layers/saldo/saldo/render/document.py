@@ -354,14 +354,6 @@ def peek(rows: Iterator[Row], n: int) -> tuple[list[Row], Iterator[Row], bool]:
     return head, chain(), False
 
 
-def label_column(columns: Sequence[Column]) -> int:
-    """Index of the column where group/subtotal/total labels go: the first text column (else 0)."""
-    for i, col in enumerate(columns):
-        if col.kind == "text":
-            return i
-    return 0
-
-
 def leading_text_span(columns: Sequence[Column]) -> int:
     """How many columns from the left are text/date columns a label may span (at least 1)."""
     n = 0

@@ -435,17 +435,23 @@ def _draw_body(pdf: Any, L: _Layout, rows: Iterator[Row]) -> int:
     zebra = False
     pdf.set_font(FAMILY, "", L.font_size)
     pdf.set_text_color(*INK)
+    top = True  # nothing drawn yet below the table header on this page
     for row in rows:
-        if pdf.y + _row_height(L, row) > L.bottom_y:
+        gap = L.row_h * 0.5 if row.kind in ("group", "total") and row.level <= 1 and not top else 0.0
+        if pdf.y + gap + _row_height(L, row) > L.bottom_y:
             pdf.add_page()
             _park(pdf, pdf.page - 1)
             pdf.set_font(FAMILY, "", L.font_size)
             pdf.set_text_color(*INK)
+            gap = 0.0
             ctx = open_groups
             if row.kind == "group":
                 ctx = [g for g in open_groups if g[0] < row.level]
             if ctx:
                 _draw_continued(pdf, L, ctx[-1])
+        if gap:  # a little air before each top-level group and the grand total
+            pdf.set_y(pdf.y + gap)
+        top = False
         if row.bookmark:
             pdf.start_section(row.bookmark, level=max(row.level - 1, 0), strict=False)
         zebra = (not zebra) if row.kind == "detail" else False
@@ -562,14 +568,23 @@ def _toc_renderer(L: _Layout) -> Any:
 # Entry points
 
 
+def _rows_per_page(L: _Layout) -> int:
+    return max(int((L.bottom_y - MARGIN_TOP - RUNNING_HEADER_H - L.header_h - 0.6) / L.row_h), 1)
+
+
+def rows_per_page(document: Document) -> int:
+    """Detail lines on a full PDF page of this document, for estimating page counts before rendering."""
+    return _rows_per_page(_Layout(document))
+
+
 def _build(document: Document) -> tuple[Any, int]:
     L = _Layout(document)
     pdf = _new_pdf(L)
-    rows_per_page = max(int((L.bottom_y - MARGIN_TOP - RUNNING_HEADER_H - L.header_h) / L.row_h), 1)
+    per_page = _rows_per_page(L)
     rows = document.iter_rows()
     toc = document.toc
     if toc is None:
-        head, rows, complete = peek(rows, rows_per_page * TOC_AUTO_PAGES)
+        head, rows, complete = peek(rows, per_page * TOC_AUTO_PAGES)
         toc = (not complete) and any(r.bookmark for r in head)
     pdf.add_page()
     pdf.in_body = True  # from here on every new page starts with the table header
