@@ -103,7 +103,12 @@ def test_everything_is_escaped() -> None:
         filters={"free_text": evil},
     )
     cols = [Column("t", evil), Column("a", "Beløp", "amount")]
-    rows = [Row.group(evil), Row.detail({"t": evil, "a": Decimal("1")}), Row.total(evil, {"a": Decimal("1")})]
+    rows = [
+        Row.group(evil),
+        Row.detail({"t": evil, "a": Decimal("1")}),
+        Row.detail({"t": "nul\x00 and bell\x07"}),
+        Row.total(evil, {"a": Decimal("1")}),
+    ]
     text = render_html(Document(meta, cols, rows))
     assert "<script>" not in text
     assert text.count("</style>") == 1
@@ -111,6 +116,7 @@ def test_everything_is_escaped() -> None:
     assert not doc.xpath("//script|//b")
     assert doc.findtext(".//h1") == evil
     assert doc.xpath("//tbody/tr/td")[0].text_content() == evil
+    assert "\x00" not in text and "\x07" not in text
 
 
 def test_streaming_chunks_match_the_whole_document() -> None:

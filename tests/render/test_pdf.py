@@ -232,6 +232,15 @@ def test_short_report_with_toc_forced_and_empty_report() -> None:
     assert "Ingen rader i utvalget." in text and "Side 1 av 1" in text
 
 
+def test_control_characters_and_missing_glyphs_do_not_break_the_pdf() -> None:
+    meta = ReportMeta(kind="x", title="Tab\there", company_name="Čáslav Đ ŋ ŧ 株式会社")
+    cols = [Column("t", "Tekst\n2"), Column("a", "Beløp", "amount")]
+    rows = [Row.group("Grp\tA"), Row.detail({"t": "linje\none\x00", "a": Decimal("1")})]
+    text = _text(_reader(render_pdf(Document(meta, cols, rows))), 0)
+    assert "Tab here" in text and "Čáslav Đ ŋ ŧ" in text
+    assert "linje one" in text and "Grp A" in text
+
+
 def test_long_values_are_cut_or_shrunk_never_lost() -> None:
     meta = ReportMeta(kind="x", title="Smal", company_name="Z AS")
     cols = [Column("t", "Tekst", "text", 10), Column("a", "Beløp", "amount", 6)]

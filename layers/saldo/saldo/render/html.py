@@ -9,8 +9,9 @@ a large report streams; `render_html` joins them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
 from saldo.render.document import Document, Row, choose_orientation, leading_text_span
@@ -23,6 +24,13 @@ from saldo.render.formats import (
 )
 
 CHUNK_ROWS = 500
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def escape(text: str, quote: bool = True) -> str:
+    """HTML-escape, dropping control characters HTML does not allow."""
+    return _html_escape(_CONTROL.sub("", text), quote)
+
 
 _CSS = """
 *,*::before,*::after{box-sizing:border-box}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,6 +231,8 @@ def _period_line(L: _Layout) -> str:
 
 def _fit(pdf: Any, text: str, width: float) -> str:
     """Cut `text` with an ellipsis so it fits `width` at the current font."""
+    if _CONTROL.search(text):
+        text = _printable(text)
     if pdf.get_string_width(text) <= width + 0.01:
         return text
     lo, hi = 0, len(text)
@@ -268,7 +271,7 @@ def _title_block(pdf: Any, L: _Layout) -> None:
     if filters:
         text = f"{label('filters', L.lang)}: " + "; ".join(f"{k}: {v}" for k, v in filters)
         pdf.set_font(FAMILY, "", 7.5)
-        pdf.multi_cell(w, 3.8, text[:600], new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(w, 3.8, _printable(text[:600]), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
     pdf.set_draw_color(*RULE)
     pdf.set_line_width(0.3)
@@ -311,7 +314,7 @@ def _table_header(pdf: Any, L: _Layout) -> None:
     pdf.set_text_color(*INK)
     pdf.set_xy(L.x0, y)
     for col, w, align in zip(L.columns, L.widths, L.align, strict=True):
-        title = col.title(L.lang)
+        title = _printable(col.title(L.lang))
         avail = w - 2 * CELL_PAD
         tw = pdf.get_string_width(title)
         if tw > avail:  # shrink a long header a little, then cut it
@@ -344,6 +347,8 @@ def _draw_cells(pdf: Any, L: _Layout, values: tuple[Any, ...], h: float, start: 
             continue
         col = L.columns[i]
         text = format_value(value, col.kind, lang)
+        if _CONTROL.search(text):
+            text = _printable(text)
         pdf.x = x
         if len(text) > L.safe_chars[i]:
             avail = w - 2 * CELL_PAD
@@ -360,7 +365,16 @@ def _draw_cells(pdf: Any, L: _Layout, values: tuple[Any, ...], h: float, start: 
         x += w
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _printable(text: str) -> str:
+    """Tabs, line breaks and other control characters become spaces (a cell is one line)."""
+    return _CONTROL.sub(" ", text)
+
+
 def _draw_label(pdf: Any, L: _Layout, text: str, h: float, indent: float, width: float) -> None:
+    text = _printable(text)
     pdf.x = L.x0 + indent
     avail = width - indent - 2 * CELL_PAD
     pdf.cell(width - indent, h, _fit(pdf, text, avail) if len(text) > 20 else text)
