@@ -555,7 +555,9 @@ def _toc_renderer(L: _Layout) -> Any:
             pdf.set_text_color(*INK)
             indent = level * 5.0
             number = str(final_number(section.page_number))
-            link = pdf.add_link(page=section.page_number)
+            top = getattr(section.dest, "top", None)  # points from the bottom of the page
+            y_link = max((L.page_h * pdf.k - top) / pdf.k - 2 * L.row_h, 0.0) if top else 0.0
+            link = pdf.add_link(page=section.page_number, y=y_link)
             name_w = L.usable_w - indent - num_w
             name = _fit(pdf, section.name, name_w - 2 * CELL_PAD - 4)
             y = pdf.y
