@@ -75,6 +75,25 @@ def random_entries(rng: random.Random, count: int, year: int) -> list[dict[str, 
 
 @pytest.fixture
 def ledger(api) -> dict[str, Any]:
+    return build_ledger(api)
+
+
+@pytest.fixture(scope="module")
+def shared():
+    """One stack and ledger for a module of read-only tests: (api, ledger, stack)."""
+    from saldo.adapters.tenancy_store import TenancyStore
+    from saldo_tools.localstack import LocalStack
+    from tests.conftest import ROOT, ApiClient
+
+    with LocalStack(ROOT, tick=3600) as local:
+        store = TenancyStore()
+        org = store.create_org("Shared Test Org AS")
+        key = store.create_key(org["org_id"], label="tests")
+        api = ApiClient(local, key["key"])
+        yield api, build_ledger(api), local
+
+
+def build_ledger(api) -> dict[str, Any]:
     ca = make_client_account(api)
     oracle = Oracle(CHART)
     rng = random.Random(7)

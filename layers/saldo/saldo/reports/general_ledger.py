@@ -23,7 +23,6 @@ SELECT l.line_uid, l.line_id, l.posting_date, l.account_code, l.description, l.d
        l.ro_business_partner_id, l.created_by_id, l.created_by_name
 FROM lines l
 """
-ORDER = " ORDER BY l.rn"  # rn is the report order (see ledger/query.py)
 
 
 def _dims(keys: list[str]) -> list[dict[str, Any]]:
@@ -144,13 +143,23 @@ def page(view: LedgerView, flt: LineFilter, *, page_no: int, per_page: int) -> d
     }
 
 
-def iter_rows(view: LedgerView, flt: LineFilter, batch: int = 10_000) -> Iterator[dict[str, Any]]:
-    """Every row, streamed in batches (documents of a whole ledger never hold it all at once)."""
+ORDERS = {
+    "date": " ORDER BY l.rn",
+    "account": " ORDER BY l.account_code, l.rn",
+    "partner": " ORDER BY coalesce(CASE WHEN l.relation_type = 'businesspartner' THEN l.relation_id END, "
+    "l.ro_business_partner_id) NULLS LAST, l.rn",
+}
+
+
+def iter_rows(
+    view: LedgerView, flt: LineFilter, order: str = "date", batch: int = 10_000
+) -> Iterator[dict[str, Any]]:
+    """Every matching row, streamed in batches: a document of a whole ledger never holds it all at once."""
     where, params = flt.sql()
     with view.lock:
         cur = view.con.cursor()
     try:
-        cur.execute(f"{ROW_SQL} WHERE {where}{ORDER}", params)
+        cur.execute(f"{ROW_SQL} WHERE {where}{ORDERS[order]}", params)
         while True:
             chunk = cur.fetchmany(batch)
             if not chunk:
@@ -159,6 +168,11 @@ def iter_rows(view: LedgerView, flt: LineFilter, batch: int = 10_000) -> Iterato
                 yield gl_row(r, view)
     finally:
         cur.close()
+
+
+def count_rows(view: LedgerView, flt: LineFilter) -> int:
+    where, params = flt.sql()
+    return int(view.rows(f"SELECT count(*) FROM lines l WHERE {where}", params)[0][0])
 
 
 def general_ledger(

@@ -15,10 +15,9 @@ from typing import Any, Literal
 
 from saldo.errors import BadRequest
 from saldo.ledger.query import LedgerView
-from saldo.reports.common import ZERO, LineFilter
+from saldo.reports.common import CONTROL_ACCOUNTS, ZERO, LineFilter
 from saldo.reports.general_ledger import page
 
-CONTROL_ACCOUNTS = {"receivable": ["1500"], "payable": ["2400"]}
 Basis = Literal["due_date", "document_date"]
 
 

@@ -1,9 +1,14 @@
 """Financial reports: `/api/v2/reports/*` with the parameters, defaults and JSON shapes of seeds/003
-(and seeds/002 for the VAT report). Scoping: the client account must be in the caller's organization and
-within the key's grant, else 403 as the seeds say."""
+(and seeds/002 for the VAT report).
+
+Scoping: the client account must be in the caller's organization and within the key's grant, else 403 as
+the seeds say. Format: chosen by `Accept` (JSON, Excel, HTML, PDF; 406 lists what is offered). A document
+larger than a Lambda response can carry is stored in S3 and answered with 303 to a presigned URL.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -13,10 +18,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
+from saldo.api.security import html_headers
 from saldo.errors import BadRequest, Forbidden
 from saldo.ledger.query import LedgerView
 from saldo.ledger.service import LedgerService
-from saldo.reports import common
+from saldo.render import Document, Format, negotiate_format, parse_accept_language, render
+from saldo.reports import common, documents
 from saldo.reports.balance_sheet import balance_sheet
 from saldo.reports.general_ledger import general_ledger
 from saldo.reports.income_statement import income_statement
@@ -26,6 +33,12 @@ from saldo.reports.vat import vat_report
 
 router = Router()
 TAG = "Financial reports"
+FORMATS_NOTE = (
+    "Format by Accept: application/json (default), "
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, text/html, application/pdf. "
+    "Documents are Norwegian unless Accept-Language asks for English; a document over 5 MB is answered "
+    "with 303 to a presigned download URL valid for five minutes."
+)
 
 ClientAccountId = Annotated[
     int | None, Query(description="ID of the client account (required; 403 when missing)")
@@ -46,9 +59,19 @@ GroupBy = Annotated[
 ]
 DateFrom = Annotated[date | None, Query(description="Start date YYYY-MM-DD (inclusive)")]
 DateTo = Annotated[date | None, Query(description="End date YYYY-MM-DD (inclusive)")]
-Page = Annotated[int, Query(ge=1, description="Page number")]
-PerPage = Annotated[int, Query(ge=1, le=10_000, description="Items per page")]
+Page = Annotated[int, Query(ge=1, description="Page number (JSON only; documents hold every row)")]
+PerPage = Annotated[int, Query(ge=1, le=10_000, description="Items per page (JSON only)")]
 Codes = Annotated[str | None, Query(description="Comma-separated list")]
+Aging = Annotated[
+    str | None,
+    Query(
+        description="Ageing bucket edges in days, e.g. 0,30,60,90; adds a summary whose buckets sum to the "
+        "control account"
+    ),
+]
+AgingBasis = Annotated[
+    Literal["due_date", "document_date"], Query(description="Age by due date or document date")
+]
 
 
 def today() -> date:
@@ -65,36 +88,97 @@ def _view(client_account_id: int | None) -> LedgerView:
     return service.view(account)
 
 
-def _lang() -> str:
-    header = (router.current_event.headers or {}).get("accept-language", "") or ""
-    first = header.split(",")[0].strip().lower()
-    return "nb" if first[:2] in ("nb", "no", "nn") else "en"
+def _header(name: str) -> str | None:
+    return (router.current_event.headers or {}).get(name)
 
 
-def _respond(body: Any, period: str) -> Response:
-    return json_response(200, body, {"X-Report-Period": period})
+def _format() -> Format:
+    return negotiate_format(_header("accept"))
 
 
-@router.get("/api/v2/reports/balance-sheet", summary="Balance sheet at a date", tags=[TAG])
+def _lang(fmt: Format) -> Literal["nb", "en"]:
+    """Documents default to Norwegian; JSON names default to English, as the seeds show them."""
+    header = _header("accept-language")
+    if not header:
+        return "en" if fmt is Format.JSON else "nb"
+    return parse_accept_language(header)
+
+
+def _deliver(fmt: Format, period: str, body: Callable[[], Any], document: Callable[[], Document]) -> Response:
+    headers = {"X-Report-Period": period}
+    if fmt is Format.JSON:
+        return json_response(200, body(), headers)
+    rendered = render(document(), fmt)
+    try:
+        if rendered.fits_inline():
+            payload = rendered.read_bytes()
+            extra = html_headers() if fmt is Format.HTML else {}
+            return Response(
+                status_code=200,
+                content_type=rendered.content_type,
+                body=payload.decode("utf-8") if fmt is Format.HTML else payload,
+                headers={**rendered.headers(), **extra, **headers},
+            )
+        from saldo.adapters.outputs import store_output
+
+        with rendered.open() as fh:
+            url = store_output(
+                current_caller().org_id,
+                rendered.filename,
+                rendered.content_type,
+                fh,
+                rendered.content_disposition(),
+            )
+        return Response(
+            status_code=303,
+            content_type="application/json",
+            body=f'{{"location": "{url}", "size": {rendered.size}}}',
+            headers={"Location": url, **headers},
+        )
+    finally:
+        rendered.cleanup()
+
+
+def _echo(**filters: Any) -> dict[str, Any]:
+    return {k: v for k, v in filters.items() if v not in (None, "", False)}
+
+
+@router.get(
+    "/api/v2/reports/balance-sheet", summary="Balance sheet at a date", tags=[TAG], description=FORMATS_NOTE
+)
 def get_balance_sheet(
     client_account_id: ClientAccountId = None,
     report_date: Annotated[date | None, Query(description="Date (default: today)")] = None,
     dimensions: Dimensions = None,
     include_drafts: IncludeDrafts = False,
 ):
+    fmt = _format()
     view = _view(client_account_id)
     day = report_date or today()
+    lang = _lang(fmt)
     rows = balance_sheet(
         view,
         report_date=day,
         dimensions=common.parse_dimensions(dimensions),
         include_drafts=include_drafts,
-        lang=_lang(),
+        lang=lang,
     )
-    return _respond(rows, day.isoformat())
+    return _deliver(
+        fmt,
+        day.isoformat(),
+        lambda: rows,
+        lambda: documents.balance_sheet_document(
+            view, rows, day, lang, _echo(dimensions=dimensions, include_drafts=include_drafts)
+        ),
+    )
 
 
-@router.get("/api/v2/reports/income-statement", summary="Income statement with monthly columns", tags=[TAG])
+@router.get(
+    "/api/v2/reports/income-statement",
+    summary="Income statement with monthly columns",
+    tags=[TAG],
+    description=FORMATS_NOTE,
+)
 def get_income_statement(
     client_account_id: ClientAccountId = None,
     date_from: DateFrom = None,
@@ -104,12 +188,14 @@ def get_income_statement(
     free_text: FreeText = None,
     group_by_dimension: GroupBy = None,
 ):
+    fmt = _format()
     group_by = common.check_group_by(group_by_dimension)
     dims = common.parse_dimensions(dimensions)
     view = _view(client_account_id)
     end = date_to or today()
     start = date_from or date(end.year, 1, 1)
     common.check_period(start, end)
+    lang = _lang(fmt)
     rows = income_statement(
         view,
         date_from=start,
@@ -118,12 +204,25 @@ def get_income_statement(
         include_drafts=include_drafts,
         free_text=free_text,
         group_by_dimension=group_by,
-        lang=_lang(),
+        lang=lang,
     )
-    return _respond(rows, f"{start}/{end}")
+    echo = _echo(
+        dimensions=dimensions, include_drafts=include_drafts, free_text=free_text, group_by_dimension=group_by
+    )
+    return _deliver(
+        fmt,
+        f"{start}/{end}",
+        lambda: rows,
+        lambda: documents.income_statement_document(view, rows, start, end, lang, echo, group_by),
+    )
 
 
-@router.get("/api/v2/reports/trial-balance", summary="Trial balance with dimension breakdown", tags=[TAG])
+@router.get(
+    "/api/v2/reports/trial-balance",
+    summary="Trial balance with dimension breakdown",
+    tags=[TAG],
+    description=FORMATS_NOTE,
+)
 def get_trial_balance(
     client_account_id: ClientAccountId = None,
     date_from: DateFrom = None,
@@ -136,6 +235,7 @@ def get_trial_balance(
     free_text: FreeText = None,
     group_by_dimension: GroupBy = None,
 ):
+    fmt = _format()
     group_by = common.check_group_by(group_by_dimension)
     dims = common.parse_dimensions(dimensions)
     codes = common.parse_list(account_codes, "account_codes")
@@ -143,6 +243,7 @@ def get_trial_balance(
     if date_from is None or date_to is None:
         raise BadRequest("date_from and date_to are required for the trial balance (YYYY-MM-DD)")
     common.check_period(date_from, date_to)
+    lang = _lang(fmt)
     rows = trial_balance(
         view,
         date_from=date_from,
@@ -154,12 +255,29 @@ def get_trial_balance(
         include_zero_movement=include_zero_movement,
         free_text=free_text,
         group_by_dimension=group_by,
-        lang=_lang(),
+        lang=lang,
     )
-    return _respond(rows, f"{date_from}/{date_to}")
+    echo = _echo(
+        account_codes=account_codes,
+        dimensions=dimensions,
+        include_drafts=include_drafts,
+        free_text=free_text,
+        group_by_dimension=group_by,
+    )
+    return _deliver(
+        fmt,
+        f"{date_from}/{date_to}",
+        lambda: rows,
+        lambda: documents.trial_balance_document(view, rows, date_from, date_to, lang, echo),
+    )
 
 
-@router.get("/api/v2/reports/general-ledger", summary="General ledger, paginated", tags=[TAG])
+@router.get(
+    "/api/v2/reports/general-ledger",
+    summary="General ledger, paginated",
+    tags=[TAG],
+    description=FORMATS_NOTE,
+)
 def get_general_ledger(
     client_account_id: ClientAccountId = None,
     date_from: DateFrom = None,
@@ -174,6 +292,7 @@ def get_general_ledger(
     page: Page = 1,
     per_page: PerPage = 100,
 ):
+    fmt = _format()
     dims = common.parse_dimensions(dimensions)
     codes = common.parse_list(account_codes, "account_codes")
     taxes = common.parse_list(tax_codes, "tax_codes")
@@ -190,30 +309,55 @@ def get_general_ledger(
         tax_codes=taxes,
         free_text=free_text,
     )
-    body = general_ledger(view, flt, page_no=page, per_page=per_page)
-    return _respond(body, f"{date_from or ''}/{date_to or ''}")
+    echo = _echo(
+        account_codes=account_codes,
+        dimensions=dimensions,
+        tax_codes=tax_codes,
+        free_text=free_text,
+        include_drafts=include_drafts,
+    )
+    return _deliver(
+        fmt,
+        f"{date_from or ''}/{date_to or ''}",
+        lambda: general_ledger(view, flt, page_no=page, per_page=per_page),
+        lambda: documents.ledger_document(view, "general-ledger", flt, _lang(fmt), echo),
+    )
 
 
 def _open_items(kind: Literal["receivable", "payable"], client_account_id: int | None, **kw: Any) -> Response:
+    fmt = _format()
     view = _view(client_account_id)
     common.check_period(kw["date_from"], kw["date_to"])
-    body = open_items_report(view, kind, today=today(), **kw)
-    return _respond(body, f"{kw['date_from'] or ''}/{kw['date_to'] or ''}")
+    report = f"accounts-{kind}"
+    flt = common.LineFilter(
+        date_from=kw["date_from"],
+        date_to=kw["date_to"],
+        include_drafts=kw["include_drafts"],
+        include_cancelled=kw["include_cancelled"],
+        include_reconciled=kw["include_reconciled"],
+        account_codes=common.CONTROL_ACCOUNTS[kind],
+        free_text=kw["free_text"],
+        business_partner_id=kw["business_partner_id"],
+    )
+    echo = _echo(
+        business_partner_id=kw["business_partner_id"],
+        free_text=kw["free_text"],
+        include_drafts=kw["include_drafts"],
+    )
+    return _deliver(
+        fmt,
+        f"{kw['date_from'] or ''}/{kw['date_to'] or ''}",
+        lambda: open_items_report(view, kind, today=today(), **kw),
+        lambda: documents.ledger_document(view, report, flt, _lang(fmt), echo),
+    )
 
 
-Aging = Annotated[
-    str | None,
-    Query(
-        description="Ageing bucket edges in days, e.g. 0,30,60,90; adds a summary "
-        "whose buckets sum to the control account"
-    ),
-]
-AgingBasis = Annotated[
-    Literal["due_date", "document_date"], Query(description="Age by due date or document date")
-]
-
-
-@router.get("/api/v2/reports/accounts-payable", summary="Accounts payable (2400) with open items", tags=[TAG])
+@router.get(
+    "/api/v2/reports/accounts-payable",
+    summary="Accounts payable (2400) with open items",
+    tags=[TAG],
+    description=FORMATS_NOTE,
+)
 def get_accounts_payable(
     client_account_id: ClientAccountId = None,
     business_partner_id: Annotated[int | None, Query(gt=0)] = None,
@@ -246,7 +390,10 @@ def get_accounts_payable(
 
 
 @router.get(
-    "/api/v2/reports/accounts-receivable", summary="Accounts receivable (1500) with open items", tags=[TAG]
+    "/api/v2/reports/accounts-receivable",
+    summary="Accounts receivable (1500) with open items",
+    tags=[TAG],
+    description=FORMATS_NOTE,
 )
 def get_accounts_receivable(
     client_account_id: ClientAccountId = None,
@@ -279,7 +426,9 @@ def get_accounts_receivable(
     )
 
 
-@router.get("/api/v2/reports/vat", summary="VAT (MVA) report per tax code", tags=[TAG])
+@router.get(
+    "/api/v2/reports/vat", summary="VAT (MVA) report per tax code", tags=[TAG], description=FORMATS_NOTE
+)
 def get_vat(
     client_account_id: ClientAccountId = None,
     date_from: DateFrom = None,
@@ -288,12 +437,17 @@ def get_vat(
     to_date: Annotated[date | None, Query(description="Alias of date_to (seeds/002)")] = None,
     include_drafts: IncludeDrafts = False,
 ):
+    fmt = _format()
     start, end = date_from or from_date, date_to or to_date
     view = _view(client_account_id)
     if start is None or end is None:
         raise BadRequest("The VAT report needs a period: date_from and date_to (or from_date and to_date)")
     common.check_period(start, end)
-    return _respond(
-        vat_report(view, date_from=start, date_to=end, include_drafts=include_drafts, lang=_lang()),
+    lang = _lang(fmt)
+    report = vat_report(view, date_from=start, date_to=end, include_drafts=include_drafts, lang=lang)
+    return _deliver(
+        fmt,
         f"{start}/{end}",
+        lambda: report,
+        lambda: documents.vat_document(view, report, lang, _echo(include_drafts=include_drafts)),
     )

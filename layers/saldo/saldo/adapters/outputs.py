@@ -1,0 +1,30 @@
+"""Rendered documents too large for a Lambda response: stored under outputs/ (expired by the bucket's
+lifecycle rule) and handed out through a short-lived presigned URL."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from saldo.adapters.clients import client
+from saldo.config import settings
+from saldo.net import safe_filename
+
+PRESIGN_SECONDS = 300
+
+
+def store_output(org_id: str, filename: str, content_type: str, source: Any, disposition: str) -> str:
+    """Upload `source` (a path or a file object) and return a presigned GET URL valid for five minutes."""
+    bucket = settings().document_bucket
+    key = f"outputs/{org_id}/{uuid.uuid4().hex}/{safe_filename(filename)}"
+    s3 = client("s3")
+    extra = {"ContentType": content_type, "ContentDisposition": disposition}
+    if isinstance(source, str):
+        s3.upload_file(source, bucket, key, ExtraArgs=extra)
+    else:
+        s3.upload_fileobj(source, bucket, key, ExtraArgs=extra)
+    return str(
+        s3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+        )
+    )
