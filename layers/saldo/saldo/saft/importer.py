@@ -1,0 +1,1000 @@
+"""Importing SAF-T Financial files into a client account: whole or not at all.
+
+1. Every uploaded file (or zip member) streams through the parser once. Master data is collected in
+   memory (it is small); transactions are checked as they pass and spilled to a scratch file, so memory
+   does not grow with the number of lines.
+2. The checks run (validation.py) against the file and what the client account already has. Any error
+   refuses the import before anything is written.
+3. The client account is found by `RegistrationNumber` (or created), and master data and all entries land
+   in ONE ledger commit (`LedgerStore.commit`): a new master data document and one segment of lines,
+   swapped in with the manifest. A crash or a lost race writes nothing visible.
+
+Opening balances: a client account's opening balances apply before its first entry. They are taken from
+the file when the ledger has no entries before the file's start; otherwise the ledger keeps its own and a
+difference to the file's is reported as a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+
+from saldo.errors import Conflict
+from saldo.ledger import regno as regnos
+from saldo.ledger.masterdata import MasterData
+from saldo.ledger.models import (
+    AccountIn,
+    BusinessPartnerIn,
+    ClientAccount,
+    ClientAccountIn,
+    DimensionIn,
+    GroupingIn,
+    TaxCodeIn,
+)
+from saldo.ledger.store import Change, LedgerStore, Manifest
+from saldo.saft import SaftError
+from saldo.saft.codes import STANDARD_TAX_CODES
+from saldo.saft.mapping import (
+    CODE_RE,
+    DEFAULT_ANALYSIS_TYPES,
+    extras_of,
+    first,
+    guess_dimension_type,
+    is_130_category,
+    natural_id,
+    next_free,
+    one_line_address,
+    reverse,
+    saldo_code,
+)
+from saldo.saft.model import Party, TaxCodeDetail, Transaction
+from saldo.saft.parser import SaftParser
+from saldo.saft.safety import DEFAULT_LIMITS, Limits, Part, Source, expand
+from saldo.saft.validation import Collector, Known, Report, check
+
+ZERO = Decimal("0.00")
+RATE_Q = Decimal("0.000001")
+STANDARD_CODE_RE = re.compile(r"^[0-9anAN]{1,2}$")
+DOC_TYPE_RE = re.compile(r"^[A-Z_]{1,40}$")
+MAX_IMPORT_RECORDS = 100
+
+Progress = Callable[[int, str], None]
+
+
+@dataclass
+class ImportRequest:
+    org_id: str
+    import_id: str
+    sources: list[Source]
+    #: When given, the file must be for this client account (its registration number).
+    client_account_id: int | None = None
+    #: The caller's grant (None: every client account of the organization; may create new ones).
+    allowed: frozenset[int] | None = None
+    validate_only: bool = False
+
+
+@dataclass
+class ImportOutcome:
+    status: str  # SUCCEEDED | FAILED
+    client_account_id: int | None = None
+    created_client_account: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    ledger_version: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "client_account_id": self.client_account_id,
+            "created_client_account": self.created_client_account,
+            "counts": self.counts,
+            "summary": self.summary,
+            "warnings": self.warnings,
+            "errors": self.errors,
+        }
+
+
+class _LedgerMoved(Exception):
+    """The ledger changed between inspecting it and committing; inspect again."""
+
+
+# ------------------------------------------------------------------ the spill of transactions
+class Spill:
+    """Transactions pickled one after another in a scratch file (our own data, read back once)."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        fd, name = tempfile.mkstemp(prefix="saldo-saft-", suffix=".spill", dir=directory)
+        self.path = Path(name)
+        self._fh: BinaryIO | None = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self.transactions = 0
+
+    def add(self, tx: Transaction) -> None:
+        assert self._fh is not None
+        pickle.dump(tuple(tx), self._fh, protocol=5)
+        self.transactions += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __iter__(self) -> Iterator[Transaction]:
+        self.close()
+        from saldo.saft.model import Analysis, Line, TaxInfo
+
+        with self.path.open("rb", buffering=1024 * 1024) as fh:
+            while True:
+                try:
+                    raw = pickle.load(fh)  # noqa: S301 - our own scratch file, written above
+                except EOFError:
+                    return
+                lines = tuple(
+                    Line(
+                        *ln[:6],
+                        tuple(Analysis(*a) for a in ln[6]),
+                        tuple(TaxInfo(*t) for t in ln[7]),
+                        *ln[8:],
+                    )
+                    for ln in raw[8]
+                )
+                yield Transaction(*raw[:8], lines)
+
+    def delete(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ mapping file → Saldo records
+@dataclass
+class Maps:
+    """SAF-T id → Saldo id for everything lines refer to (identity where nothing was remembered)."""
+
+    accounts: dict[str, str]
+    tax_codes: dict[str, str]
+    customers: dict[str, int]
+    suppliers: dict[str, int]
+    dimensions: dict[tuple[str, str], str]
+    users: dict[str, int]
+
+    def account(self, saft_id: str) -> str:
+        return self.accounts.get(saft_id, saft_id)
+
+    def tax_code(self, saft_code: str) -> str:
+        return self.tax_codes.get(saft_code, saft_code)
+
+
+def _partner_rev(extras: dict[str, Any], kind: str) -> dict[str, int]:
+    return {
+        str(v[f"{kind}_id"]): int(k) for k, v in extras["partners"].items() if v.get(f"{kind}_id") is not None
+    }
+
+
+def known_in(master: MasterData) -> Known:
+    """What a file without master data may refer to in this client account, by SAF-T id."""
+    extras = extras_of(master.saft)
+    known = Known()
+    mapped_accounts = reverse(extras["accounts"], "id")
+    known.accounts = set(mapped_accounts) | {
+        c for c in master.accounts if c not in set(mapped_accounts.values())
+    }
+    mapped_tax = reverse(extras["tax_codes"], "id")
+    known.tax_codes = set(mapped_tax) | {c for c in master.tax_codes if c not in set(mapped_tax.values())}
+    for kind in ("customer", "supplier"):
+        rev = _partner_rev(extras, kind)
+        native = {
+            str(pid)
+            for pid, bp in master.business_partners.items()
+            if bp.get("kind") in (kind, "both") and str(pid) not in extras["partners"]
+        }
+        getattr(known, f"{kind}s").update(set(rev) | native)
+    for key, rec in extras["dimensions"].items():
+        if key in master.dimensions:
+            known.analysis.add((rec["type"], rec["id"]))
+    for key, dim in master.dimensions.items():
+        if key not in extras["dimensions"] and dim["type"] != "businesspartner":
+            known.analysis.add((DEFAULT_ANALYSIS_TYPES[dim["type"]][0], str(dim["id"])))
+    return known
+
+
+def _choose_version(
+    versions: list[TaxCodeDetail], day: date | None
+) -> tuple[TaxCodeDetail, list[TaxCodeDetail]]:
+    def valid(v: TaxCodeDetail) -> bool:
+        return (
+            day is not None
+            and (v.effective_date is None or v.effective_date <= day)
+            and (v.expiration_date is None or day <= v.expiration_date)
+        )
+
+    ranked = sorted(versions, key=lambda v: (valid(v), v.effective_date or date.min))
+    chosen = ranked[-1]
+    return chosen, [v for v in versions if v is not chosen]
+
+
+def _tax_detail_dict(v: TaxCodeDetail) -> dict[str, Any]:
+    return {
+        "code": v.code,
+        "standard_code": v.standard_code,
+        "description": v.description,
+        "percentage": str(v.percentage) if v.percentage is not None else None,
+        "country": v.country,
+        "effective_date": v.effective_date.isoformat() if v.effective_date else None,
+        "expiration_date": v.expiration_date.isoformat() if v.expiration_date else None,
+        "compensation": v.compensation,
+        "base_rates": [str(b) for b in v.base_rates],
+    }
+
+
+def apply_master(
+    c: Collector,
+    master: MasterData,
+    *,
+    set_opening: bool,
+    import_record: dict[str, Any],
+) -> Maps:
+    """Upsert the file's master data into `master` (in place) and return the id maps for its lines."""
+    extras = extras_of(master.saft)
+    header = c.header()
+    if header is not None and header.company:
+        extras["company"] = {k: v[:3] for k, v in header.company.items()}
+
+    # ---- accounts
+    account_rev = reverse(extras["accounts"], "id")
+    taken = set(master.accounts) | set(account_rev.values())
+    accounts: dict[str, str] = dict(account_rev)
+    for saft_id in sorted(set(c.accounts) | set(c.used_accounts.first)):
+        if saft_id in accounts:
+            continue
+        code = saft_id if CODE_RE.match(saft_id) else saldo_code(saft_id, taken)
+        taken.add(code)
+        accounts[saft_id] = code
+    account_items = []
+    for saft_id, acc in c.accounts.items():
+        code = accounts[saft_id]
+        existing = master.accounts.get(code) or {}
+        ext = extras["accounts"].setdefault(code, {})
+        if code != saft_id:
+            ext["id"] = saft_id
+        if acc.standard_account_id:
+            ext["standard_account_id"] = acc.standard_account_id
+        category, gcode = acc.grouping_category, acc.grouping_code
+        if category and not is_130_category(category):
+            ext["grouping_legacy"] = {"category": category, "code": gcode}  # a 1.20 form (RF-1167, ...)
+            category = gcode = None
+        if category and len(category) > 40:
+            ext["grouping_category"] = category
+            category = None
+        if gcode and len(gcode) > 40:
+            gcode = None
+        if not ext:
+            extras["accounts"].pop(code, None)
+        account_items.append(
+            AccountIn(
+                code=code,
+                name=(acc.description or saft_id)[:256],
+                grouping=GroupingIn(**existing["grouping"]) if existing.get("grouping") else None,
+                saft_grouping_category=category or existing.get("saft_grouping_category"),
+                saft_grouping_code=gcode or existing.get("saft_grouping_code"),
+                opening_balance=acc.opening if set_opening else existing.get("opening_balance", ZERO),
+                active=True,
+            )
+        )
+    master.upsert_accounts(account_items)
+
+    # ---- tax codes
+    tax_rev = reverse(extras["tax_codes"], "id")
+    taken_tax = set(master.tax_codes) | set(tax_rev.values())
+    tax_codes: dict[str, str] = dict(tax_rev)
+    tax_items = []
+    for saft_code in sorted(set(c.tax_codes) | set(c.used_tax)):
+        if saft_code not in tax_codes:
+            code = saft_code if CODE_RE.match(saft_code) else saldo_code(saft_code, taken_tax)
+            taken_tax.add(code)
+            tax_codes[saft_code] = code
+        versions = c.tax_codes.get(saft_code)
+        if not versions:
+            continue
+        code = tax_codes[saft_code]
+        chosen, others = _choose_version(versions, c.last_date)
+        std = (
+            chosen.standard_code.strip().upper()
+            if STANDARD_CODE_RE.match(chosen.standard_code.strip())
+            else "NA"
+        )
+        direction, _rate_class, std_text = STANDARD_TAX_CODES.get(std, ("none", "", ""))
+        existing = master.tax_codes.get(code) or {}
+        rate = chosen.percentage if chosen.percentage is not None else ZERO
+        tax_items.append(
+            TaxCodeIn(
+                code=code,
+                description=(chosen.description or std_text or f"MVA {saft_code}")[:256],
+                rate=min(max(rate, ZERO), Decimal(1000)).quantize(RATE_Q),
+                standard_tax_code=std,
+                direction=direction,  # type: ignore[arg-type]
+                base_rate=(chosen.base_rates[0] if chosen.base_rates else Decimal(100)).quantize(RATE_Q),
+                account_code=existing.get("account_code"),
+                valid_from=chosen.effective_date,
+                valid_to=chosen.expiration_date,
+            )
+        )
+        ext: dict[str, Any] = {}
+        if code != saft_code:
+            ext["id"] = saft_code
+        if len(chosen.base_rates) > 1:
+            ext["base_rates"] = [str(b) for b in chosen.base_rates]
+        if chosen.compensation is not None:
+            ext["compensation"] = chosen.compensation
+        if chosen.country and chosen.country != "NO":
+            ext["country"] = chosen.country
+        if chosen.flat_rate is not None:
+            ext["flat_rate"] = str(chosen.flat_rate)
+        if others:
+            ext["versions"] = [_tax_detail_dict(v) for v in others]
+        if ext:
+            extras["tax_codes"][code] = ext
+        else:
+            extras["tax_codes"].pop(code, None)
+    master.upsert_tax_codes(tax_items)
+
+    # ---- analysis types and values → dimensions
+    types = extras["analysis_types"]
+    claimed = {v["dimension_type"] for v in types.values() if v.get("dimension_type") != "tag"}
+    for saft_type, description in c.analysis_types.items():
+        if saft_type in types:
+            types[saft_type]["description"] = description or types[saft_type].get("description", "")
+            continue
+        guess = guess_dimension_type(saft_type, description)
+        if guess != "tag" and guess in claimed:
+            guess = "tag"
+        claimed.add(guess)
+        types[saft_type] = {"description": description, "dimension_type": guess}
+    dim_rev = {(v["type"], v["id"]): k for k, v in extras["dimensions"].items()}
+    dimensions: dict[tuple[str, str], str] = dict(dim_rev)
+    used_ids: dict[str, set[int]] = {}
+    for dim in master.dimensions.values():
+        used_ids.setdefault(dim["type"], set()).add(int(dim["id"]))
+    dim_items = []
+    for (saft_type, saft_id), entry in c.analysis.items():
+        key = dimensions.get((saft_type, saft_id))
+        dim_type = types[saft_type]["dimension_type"]
+        if key is None:
+            used = used_ids.setdefault(dim_type, set())
+            natural = natural_id(saft_id)
+            if natural is not None and natural in used:
+                current = master.dimensions.get(f"{dim_type}:{natural}") or {}
+                same = f"{dim_type}:{natural}" not in extras["dimensions"] and (
+                    current.get("code") == saft_id or current.get("name") == entry.id_description
+                )
+                dim_id = natural if same else next_free(None, used)
+            else:
+                dim_id = next_free(natural, used)
+            used.add(dim_id)
+            key = f"{dim_type}:{dim_id}"
+            dimensions[(saft_type, saft_id)] = key
+        dim_type, dim_id_text = key.split(":", 1)
+        dim_items.append(
+            DimensionIn(
+                type=dim_type,  # type: ignore[arg-type]
+                id=int(dim_id_text),
+                name=(entry.id_description or saft_id)[:256],
+                code=saft_id if len(saft_id) <= 40 else None,
+                active=(entry.status or "Active") not in ("Closed", "Passive"),
+            )
+        )
+        rec: dict[str, Any] = {"type": saft_type, "id": saft_id}
+        for attr in ("start_date", "end_date"):
+            value = getattr(entry, attr)
+            if value:
+                rec[attr] = value.isoformat()
+        if entry.status:
+            rec["status"] = entry.status
+        extras["dimensions"][key] = rec
+    master.upsert_dimensions(dim_items)
+    # Native dimensions (no SAF-T origin) are referred to by their default type code and code/id.
+    for key, dim in master.dimensions.items():
+        if key not in extras["dimensions"] and dim["type"] != "businesspartner":
+            dimensions.setdefault((DEFAULT_ANALYSIS_TYPES[dim["type"]][0], str(dim["id"])), key)
+
+    # ---- customers and suppliers → business partners
+    revs = {kind: _partner_rev(extras, kind) for kind in ("customer", "supplier")}
+    used_partners = set(master.business_partners)
+    partner_items = []
+    for (kind, saft_id), party in c.parties.items():
+        pid = revs[kind].get(saft_id)
+        if pid is None:
+            natural = natural_id(saft_id)
+            if natural is not None and natural in used_partners:
+                current = master.business_partners.get(natural) or {}
+                ext = extras["partners"].get(str(natural))
+                same = (ext is None and str(current.get("name", "")).casefold() == party.name.casefold()) or (
+                    ext is not None and ext.get(f"{kind}_id") == saft_id
+                )
+                pid = natural if same else next_free(None, used_partners)
+            else:
+                pid = next_free(natural, used_partners)
+            used_partners.add(pid)
+            revs[kind][saft_id] = pid
+        ext = extras["partners"].setdefault(str(pid), {})
+        ext[f"{kind}_id"] = saft_id
+        other = "supplier" if kind == "customer" else "customer"
+        existing_kind = (master.business_partners.get(pid) or {}).get("kind")
+        both = ext.get(f"{other}_id") is not None or existing_kind in (other, "both")
+        partner_items.append(_partner_in(pid, party, "both" if both else kind))
+        address = first(party.addresses)
+        if address:
+            ext["address"] = address
+        if set_opening:
+            opening = {b.account_id: str(b.opening) for b in party.balances if b.account_id}
+            if opening:
+                ext.setdefault("opening", {}).update({accounts.get(k, k): v for k, v in opening.items()})
+    master.upsert_business_partners(partner_items)
+    # Partners from the JSON API are referred to by their id.
+    for pid, bp in master.business_partners.items():
+        for kind in ("customer", "supplier"):
+            if bp.get("kind") in (kind, "both") and str(pid) not in extras["partners"]:
+                revs[kind].setdefault(str(pid), pid)
+
+    # ---- users (SourceID) and the import itself
+    users: dict[str, int] = {str(k): int(v) for k, v in extras["users"].items()}
+    for source_id in sorted(c.source_ids):
+        if source_id not in users:
+            users[source_id] = max(users.values(), default=0) + 1
+    extras["users"] = users
+    extras["imports"] = (extras["imports"] + [import_record])[-MAX_IMPORT_RECORDS:]
+    master.saft = extras
+    return Maps(accounts, tax_codes, revs["customer"], revs["supplier"], dimensions, users)
+
+
+def _partner_in(pid: int, party: Party, kind: str) -> BusinessPartnerIn:
+    address = first(party.addresses) or {}
+    contact = first(party.contacts) or {}
+    country = str(address.get("Country") or "").strip().upper()
+    regno = re.sub(r"\s+", "", str(party.registration_number or ""))
+    email = str(contact.get("Email") or "").strip()
+    return BusinessPartnerIn(
+        id=pid,
+        name=(party.name or f"{party.kind} {party.id}")[:256],
+        kind=kind,  # type: ignore[arg-type]
+        registration_number=regno[:20] or None,
+        country=country if re.fullmatch(r"[A-Z]{2}", country) else None,
+        email=email[:256] or None,
+        address=one_line_address(address),
+    )
+
+
+# ------------------------------------------------------------------ rows
+class RowSource:
+    """The storage rows of every spilled transaction, produced while the segment is written.
+
+    `LedgerStore` iterates `Change.lines` once per attempt, so the rows never sit in memory together.
+    """
+
+    def __init__(
+        self,
+        spill: Spill,
+        lines: int,
+        maps: Maps,
+        account: ClientAccount,
+        *,
+        first_entry_id: int,
+        first_line_uid: int,
+        first_sequence: int,
+        batch_id: str,
+        created_at: datetime,
+    ) -> None:
+        self.spill = spill
+        self.lines = lines
+        self.maps = maps
+        self.account = account
+        self.first_entry_id = first_entry_id
+        self.first_line_uid = first_line_uid
+        self.first_sequence = first_sequence
+        self.batch_id = batch_id
+        self.created_at = created_at
+
+    def __len__(self) -> int:
+        return self.lines
+
+    def __bool__(self) -> bool:
+        return self.lines > 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        entry_id, line_uid, seq = self.first_entry_id, self.first_line_uid, self.first_sequence
+        for tx in self.spill:
+            yield from transaction_rows(
+                tx,
+                self.maps,
+                self.account,
+                entry_id=entry_id,
+                first_line_uid=line_uid,
+                sequence=seq,
+                batch_id=self.batch_id,
+                created_at=self.created_at,
+            )
+            entry_id += 1
+            seq += 1
+            line_uid += len(tx.lines)
+
+
+def _unique(values: list[Any]) -> Any:
+    found = {v for v in values if v is not None}
+    return found.pop() if len(found) == 1 else None
+
+
+def voucher_number(tx_id: str) -> int | None:
+    return natural_id(tx_id)
+
+
+def transaction_rows(
+    tx: Transaction,
+    maps: Maps,
+    account: ClientAccount,
+    *,
+    entry_id: int,
+    first_line_uid: int,
+    sequence: int,
+    batch_id: str,
+    created_at: datetime,
+) -> list[dict[str, Any]]:
+    """One storage row per line, the same shape `saldo.ledger.posting.entry_rows` writes."""
+    partners = []
+    for line in tx.lines:
+        if line.customer_id:
+            partners.append(maps.customers.get(line.customer_id))
+        elif line.supplier_id:
+            partners.append(maps.suppliers.get(line.supplier_id))
+        else:
+            partners.append(None)
+    # Entry-level related object: a value every line that has one agrees on applies to the others too.
+    entry_partner = _unique(partners)
+    entry_ref = _unique([ln.reference_number for ln in tx.lines])
+    entry_due = _unique([ln.due_date for ln in tx.lines])
+    entry_cid = _unique([ln.cid for ln in tx.lines])
+    voucher = voucher_number(tx.id)
+    user_id = maps.users.get(tx.source_id) if tx.source_id else None
+    doc_type = tx.voucher_type if tx.voucher_type and DOC_TYPE_RE.match(tx.voucher_type) else None
+    rows = []
+    for n, line in enumerate(tx.lines, start=1):
+        amount = line.amount
+        foreign = bool(line.currency_code) and line.currency_code != account.currency
+        tax = next((t for t in line.taxes if t.code), None)
+        partner = partners[n - 1]
+        dims: list[str] = []
+        for a in line.analysis:
+            key = maps.dimensions.get((a.type, a.id))
+            if key and key not in dims:
+                dims.append(key)
+        rows.append(
+            {
+                "line_uid": first_line_uid + n - 1,
+                "line_id": n,
+                "entry_id": entry_id,
+                "entry_version": 1,
+                "sequence_number": sequence,
+                "voucher_id": voucher if voucher is not None else sequence,
+                "posting_date": tx.date,
+                "account_code": maps.account(line.account_id),
+                "description": line.description[:512] or None,
+                "entry_description": tx.description[:512] or None,
+                "debit": amount if amount > 0 else ZERO,
+                "credit": -amount if amount < 0 else ZERO,
+                "currency_code": line.currency_code if foreign else account.currency,
+                "currency_amount": (line.currency_amount if line.currency_amount is not None else amount)
+                if foreign
+                else amount,
+                "exchange_rate": (line.exchange_rate or Decimal(1)).quantize(RATE_Q, ROUND_HALF_EVEN)
+                if foreign
+                else Decimal(1),
+                "tax_code": maps.tax_code(tax.code) if tax and tax.code else None,
+                "tax_base_amount": tax.base.quantize(Decimal("0.01"))
+                if tax and tax.base is not None
+                else None,
+                "tax_amount": tax.amount if tax and tax.amount is not None else (ZERO if tax else None),
+                "relation_type": "businesspartner" if partner is not None else None,
+                "relation_id": partner,
+                "dimensions": dims,
+                "is_draft": False,
+                "created_by_id": user_id,
+                "created_by_name": tx.source_id[:256] if tx.source_id else None,
+                "ro_id": None,
+                "ro_document_number": (line.reference_number or entry_ref or "")[:64] or None,
+                "ro_document_date": None,
+                "ro_due_date": line.due_date or entry_due,
+                "ro_payment_ref": (line.cid or entry_cid or "")[:64] or None,
+                "ro_document_type": doc_type,
+                "ro_business_partner_id": partner if partner is not None else entry_partner,
+                "reversal_of": None,
+                "batch_id": batch_id,
+                "created_at": created_at,
+            }
+        )
+    return rows
+
+
+# ------------------------------------------------------------------ the importer
+@dataclass
+class Existing:
+    account: ClientAccount | None
+    master: MasterData
+    version: int
+    balances_before: dict[str, Decimal] = field(default_factory=dict)
+    lines_before: int = 0
+    overlap_entries: int = 0
+
+
+class Importer:
+    def __init__(
+        self,
+        store: LedgerStore,
+        repo: Any,
+        *,
+        publish: Callable[[str, dict[str, Any]], None] | None = None,
+        progress: Progress | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        workdir: str | None = None,
+    ) -> None:
+        self.store = store
+        self.repo = repo
+        self.publish = publish or (lambda _t, _d: None)
+        self.progress = progress or (lambda _p, _s: None)
+        self.limits = limits
+        self.workdir = workdir
+
+    # ---------------------------------------------------------- parse
+    def parse(self, parts: list[Part]) -> tuple[Collector, Spill, str]:
+        collector = Collector()
+        spill = Spill(self.workdir)
+        digest = hashlib.sha256()
+        total = sum(p.size for p in parts) or 1
+        done = 0
+        last = 0.0
+        try:
+            for part in parts:
+                stats = collector.file(part.name)
+                collector.sequences.append(part.sequence)
+                with part.open() as raw:
+                    stream = _Hashing(raw, digest)
+                    parser = SaftParser(
+                        stream, name=part.name.rsplit("!", 1)[-1], limits=self.limits, reopen=part.open
+                    )
+                    for kind, rec in parser:
+                        if kind == "transaction":
+                            collector.add_transaction(rec, stats)
+                            spill.add(rec)
+                            if time.monotonic() - last > 1.0:
+                                last = time.monotonic()
+                                pct = int(90 * (done + parser.bytes_read) / total)
+                                self.progress(min(pct, 90), "parsing")
+                        elif kind == "account":
+                            collector.add_account(rec)
+                        elif kind in ("customer", "supplier"):
+                            collector.add_party(rec)
+                        elif kind == "tax_code":
+                            collector.add_tax_code(rec)
+                        elif kind == "analysis":
+                            collector.add_analysis(rec)
+                        elif kind == "header":
+                            stats.header = rec
+                        elif kind == "totals":
+                            stats.totals = rec
+                        elif kind == "owner":
+                            collector.owners += 1
+                    stats.version = parser.version
+                done += part.size
+            spill.close()
+            return collector, spill, digest.hexdigest()
+        except BaseException:
+            spill.delete()
+            raise
+
+    # ---------------------------------------------------------- existing ledger
+    def inspect(
+        self, org_id: str, account: ClientAccount | None, start: date | None, end: date | None
+    ) -> Existing:
+        if account is None:
+            return Existing(None, MasterData(), 0)
+        manifest = self.store.manifest(org_id, account.id)
+        master = self.store.master(manifest)
+        existing = Existing(account, master, manifest.version)
+        if manifest.segment_keys("lines") and start is not None:
+            from saldo.ledger.query import build_view
+
+            view = build_view(self.store, manifest, account)
+            try:
+                for code, total, count in view.rows(
+                    "SELECT account_code, sum(amount), count(*) FROM lines "
+                    "WHERE NOT is_draft AND posting_date < ? GROUP BY account_code",
+                    [start],
+                ):
+                    existing.balances_before[code] = total
+                    existing.lines_before += count
+                (count,) = view.rows(
+                    "SELECT count(DISTINCT entry_id) FROM lines WHERE NOT is_draft AND posting_date >= ? "
+                    "AND posting_date <= ?",
+                    [start, end or date.max],
+                )[0]
+                existing.overlap_entries = count
+            finally:
+                view.con.close()
+        return existing
+
+    # ---------------------------------------------------------- run
+    def run(self, req: ImportRequest) -> ImportOutcome:
+        outcome = ImportOutcome("FAILED")
+        spill: Spill | None = None
+        try:
+            self.progress(0, "parsing")
+            parts = expand(req.sources, self.limits)
+            collector, spill, sha = self.parse(parts)
+            outcome.summary = _summary(collector, parts)
+            outcome.counts = _counts(collector)
+            self.progress(90, "validating")
+            for _attempt in range(3):
+                try:
+                    return self._validate_and_commit(req, collector, spill, sha, outcome)
+                except _LedgerMoved:
+                    continue
+            raise Conflict("The client account's ledger kept changing during the import; retry it")
+        except SaftError as exc:
+            outcome.status = "FAILED"
+            outcome.errors = [exc.as_issue()]
+            return outcome
+        finally:
+            if spill is not None:
+                spill.delete()
+
+    def _validate_and_commit(
+        self, req: ImportRequest, c: Collector, spill: Spill, sha: str, outcome: ImportOutcome
+    ) -> ImportOutcome:
+        header = c.header()
+        if header is None:
+            raise SaftError("not_saft", "No Header in the upload")
+        regno = _registration_number(header.registration_number)
+        account = self.repo.find_by_regno(req.org_id, "NO", regno)
+        if req.client_account_id is not None and (account is None or account.id != req.client_account_id):
+            raise SaftError(
+                "client_account_mismatch",
+                f"The file is for organization number {regno}, which is not client account "
+                f"{req.client_account_id}",
+            )
+        if req.allowed is not None:
+            if account is None:
+                raise SaftError(
+                    "forbidden",
+                    f"No client account has organization number {regno}, and this API key is limited to "
+                    "given client accounts, so it cannot create one",
+                )
+            if account.id not in req.allowed:
+                raise SaftError("forbidden", f"No access to client account {account.id} ({regno})")
+        start, end = c.start_date(), c.end_date()
+        existing = self.inspect(req.org_id, account, start, end)
+        done = [r for r in extras_of(existing.master.saft)["imports"] if r.get("import_id") == req.import_id]
+        if done and account is not None:  # a retry of an import whose first attempt committed
+            outcome.status = "SUCCEEDED"
+            outcome.client_account_id = account.id
+            outcome.ledger_version = existing.version
+            return outcome
+        report = check(c, known_in(existing.master))
+        set_opening = existing.lines_before == 0
+        _check_existing(c, existing, report, header.default_currency, sha, set_opening)
+        if not report.errors:
+            try:  # the records must fit Saldo's models: try them on a copy before anything is written
+                apply_master(c, existing.master.copy(), set_opening=set_opening, import_record={})
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                report.error(
+                    "invalid_master_data",
+                    f"A master record does not fit Saldo's model: {first.get('msg')} "
+                    f"({exc.title}: {first.get('input')!r})",
+                )
+        outcome.client_account_id = account.id if account else None
+        outcome.warnings = report.warnings_out()
+        if report.errors:
+            outcome.errors = [e.as_dict() for e in report.errors]
+            return outcome
+        if req.validate_only:
+            outcome.status = "SUCCEEDED"
+            outcome.summary["validate_only"] = True
+            return outcome
+        if account is None:
+            account = self._create_account(req.org_id, header, regno, c)
+            outcome.created_client_account = True
+            outcome.client_account_id = account.id
+        self.progress(92, "writing")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        import_record = {
+            "import_id": req.import_id,
+            "sha256": sha,
+            "at": now.isoformat(timespec="seconds"),
+            "version": header.version,
+            "start": start.isoformat() if start else None,
+            "end": end.isoformat() if end else None,
+            "entries": c.transactions,
+        }
+        target = account
+
+        def build(manifest: Manifest, master: MasterData) -> Change:
+            if manifest.version != existing.version:
+                raise _LedgerMoved
+            maps = apply_master(c, master, set_opening=set_opening, import_record=import_record)
+            counters = manifest.counters
+            rows = RowSource(
+                spill,
+                c.lines,
+                maps,
+                target,
+                first_entry_id=counters.next_entry_id,
+                first_line_uid=counters.next_line_uid,
+                first_sequence=counters.next_sequence,
+                batch_id=f"saft:{req.import_id}"[:64],
+                created_at=now,
+            )
+            counters.next_entry_id += c.transactions
+            counters.next_line_uid += c.lines
+            counters.next_sequence += c.transactions
+            return Change(lines=rows, master=master, result={"maps": maps})  # type: ignore[arg-type]
+
+        self.store.commit(req.org_id, account.id, build)
+        version = self.store.manifest(req.org_id, account.id).version
+        outcome.ledger_version = version
+        outcome.status = "SUCCEEDED"
+        self.publish(
+            "LedgerChanged",
+            {
+                "org_id": req.org_id,
+                "client_account_id": account.id,
+                "change": "saft_imported",
+                "ledger_version": version,
+                "import_id": req.import_id,
+                "entries": c.transactions,
+                "lines": c.lines,
+            },
+        )
+        self.progress(100, "done")
+        return outcome
+
+    def _create_account(self, org_id: str, header: Any, regno: str, c: Collector) -> ClientAccount:
+        vat = any(
+            "MVA" in str(t.get("TaxRegistrationNumber", "")).upper()
+            for t in header.company.get("TaxRegistration", [])
+        )
+        data = ClientAccountIn(
+            name=(header.company_name or regno)[:256],
+            registration_number=regno,
+            country="NO",
+            currency=header.default_currency,
+            fiscal_year_start_month=c.fiscal_year_start_month(),
+            vat_registered=vat or not header.company.get("TaxRegistration"),
+        )
+        try:
+            account = self.repo.create(org_id, data)
+        except Conflict:  # created by a concurrent import of the same company
+            found = self.repo.find_by_regno(org_id, "NO", regno)
+            if found is None:
+                raise
+            return found
+        self.publish(
+            "ClientAccountChanged", {"org_id": org_id, "client_account_id": account.id, "change": "created"}
+        )
+        return account
+
+
+class _Hashing:
+    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+        self.raw = raw
+        self.digest = digest
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.raw.read(n)
+        self.digest.update(data)
+        return data
+
+
+def _registration_number(raw: str) -> str:
+    number = regnos.normalize(raw)
+    if not regnos.valid_norwegian_orgnr(number):
+        raise SaftError(
+            "registration_number",
+            f"Header/Company/RegistrationNumber {raw!r} is not a valid Norwegian organization number",
+        )
+    return number
+
+
+def _check_existing(
+    c: Collector, existing: Existing, report: Report, currency: str, sha: str, set_opening: bool
+) -> None:
+    account = existing.account
+    if account is None:
+        return
+    if account.currency != currency:
+        report.error(
+            "currency_mismatch",
+            f"The file's default currency is {currency}; client account {account.id} keeps its books in "
+            f"{account.currency}",
+        )
+    if account.locked_until and c.first_date and c.first_date <= account.locked_until:
+        report.error(
+            "locked_period",
+            f"The file has entries from {c.first_date}; client account {account.id} is locked until "
+            f"{account.locked_until}",
+        )
+    extras = extras_of(existing.master.saft)
+    for rec in extras["imports"]:
+        if rec.get("sha256") == sha:
+            report.error(
+                "already_imported",
+                f"This file was already imported into client account {account.id} (import "
+                f"{rec.get('import_id')} at {rec.get('at')})",
+                import_id=rec.get("import_id"),
+            )
+    if existing.overlap_entries:
+        report.warn(
+            "ledger_overlap",
+            f"Client account {account.id} already has {existing.overlap_entries} entries in the file's "
+            f"period ({c.start_date()} to {c.end_date()}); the file's {c.transactions} entries are added",
+            existing_entries=existing.overlap_entries,
+        )
+    if not set_opening and c.accounts:
+        mapped = reverse(extras["accounts"], "id")
+        for saft_id, acc in sorted(c.accounts.items()):
+            code = mapped.get(saft_id, saft_id)
+            current = existing.master.accounts.get(code)
+            ledger = (current["opening_balance"] if current else ZERO) + existing.balances_before.get(
+                code, ZERO
+            )
+            if ledger != acc.opening:
+                report.warn(
+                    "ledger_opening_balance",
+                    f"Account {saft_id}: the file's opening balance {acc.opening} differs from the ledger's "
+                    f"balance {ledger} on {c.start_date()}; the ledger's is kept",
+                    account=saft_id,
+                    file=acc.opening,
+                    ledger=ledger,
+                    difference=acc.opening - ledger,
+                )
+
+
+def _summary(c: Collector, parts: list[Part]) -> dict[str, Any]:
+    h = c.header()
+    return {
+        "files": [{"name": f.name, "version": f.version, "entries": f.entries} for f in c.files],
+        "version": h.version if h else None,
+        "audit_file_version": h.raw_version if h else None,
+        "registration_number": h.registration_number if h else None,
+        "company": h.company_name if h else None,
+        "software": h.software if h else None,
+        "period": {
+            "start": c.start_date(),
+            "end": c.end_date(),
+            "first_entry": c.first_date,
+            "last_entry": c.last_date,
+        },
+        "bytes": sum(p.size for p in parts),
+    }
+
+
+def _counts(c: Collector) -> dict[str, int]:
+    return {
+        "files": len(c.files),
+        "accounts": len(c.accounts),
+        "customers": sum(1 for k, _ in c.parties if k == "customer"),
+        "suppliers": sum(1 for k, _ in c.parties if k == "supplier"),
+        "tax_codes": len(c.tax_codes),
+        "analysis_values": len(c.analysis),
+        "entries": c.transactions,
+        "lines": c.lines,
+    }

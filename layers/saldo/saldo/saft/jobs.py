@@ -1,0 +1,178 @@
+"""Queued SAF-T work for the job worker: `saft_import` and `saft_export` (the zipped, emailed export).
+
+Both are idempotent per job id: a repeated message for a finished job does nothing, and a retried import
+whose first attempt already committed is recognised by its import id in the client account's records.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import zipfile
+from datetime import UTC, date, datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from saldo import __version__
+from saldo.config import settings
+from saldo.errors import NotFound
+from saldo.jobs import PermanentJobError, register
+from saldo.saft import aws
+from saldo.saft.exporter import export_saft, file_name
+from saldo.saft.importer import Importer, ImportRequest
+
+logger = Logger(service="saldo")
+FINAL = ("SUCCEEDED", "FAILED")
+PROGRESS_EVERY_SECONDS = 2.0
+
+
+def _grants(raw: str | None) -> frozenset[int] | None:
+    if raw is None or raw == "*":
+        return None
+    return frozenset(int(x) for x in raw.split(",") if x)
+
+
+@register("saft_import")
+def run_import(message: dict[str, Any]) -> None:
+    from saldo.adapters.events import publish
+    from saldo.ledger.service import default_repo, default_store
+
+    org_id, import_id = message["org_id"], message["import_id"]
+    statuses = aws.JobStatusStore("IMPORT")
+    item = statuses.get(org_id, import_id)
+    if item is None:
+        raise PermanentJobError(f"import {import_id} not found")
+    if item["status"] in FINAL:
+        logger.info("import already finished", extra={"import_id": import_id, "status": item["status"]})
+        return
+    if not statuses.update(
+        org_id,
+        import_id,
+        {"status": "RUNNING", "phase": "starting", "started_at": aws.now_iso()},
+        running=True,
+        expect=("QUEUED", "RUNNING"),
+    ):
+        return
+    bucket = settings().document_bucket
+    keys = item.get("uploads") or []
+    names = item.get("file_names") or []
+    sources = [
+        aws.s3_source(bucket, key, names[i] if i < len(names) else key.rsplit("/", 1)[-1])
+        for i, key in enumerate(keys)
+    ]
+    last = [0.0]
+
+    def progress(percent: int, phase: str) -> None:
+        if percent < 100 and time.monotonic() - last[0] < PROGRESS_EVERY_SECONDS:
+            return
+        last[0] = time.monotonic()
+        statuses.update(org_id, import_id, {"progress": percent, "phase": phase}, running=True)
+
+    with tempfile.TemporaryDirectory(prefix="saldo-import-") as workdir:
+        importer = Importer(
+            default_store(), default_repo(), publish=publish, progress=progress, workdir=workdir
+        )
+        outcome = importer.run(
+            ImportRequest(
+                org_id=org_id,
+                import_id=import_id,
+                sources=sources,
+                client_account_id=item.get("expected_client_account_id"),
+                allowed=_grants(item.get("grants")),
+                validate_only=bool(item.get("validate_only")),
+            )
+        )
+    result = outcome.as_dict()
+    fields: dict[str, Any] = {"phase": "done"}
+    if outcome.client_account_id is not None:
+        fields["client_account_id"] = outcome.client_account_id
+    statuses.finish(org_id, import_id, outcome.status, result, **fields)
+    logger.info(
+        "import finished",
+        extra={
+            "import_id": import_id,
+            "status": outcome.status,
+            "counts": outcome.counts,
+            "warnings": len(outcome.warnings),
+            "errors": len(outcome.errors),
+        },
+    )
+
+
+@register("saft_export")
+def run_export(message: dict[str, Any]) -> None:
+    from saldo.ledger.service import LedgerService
+
+    org_id, export_id = message["org_id"], message["export_id"]
+    statuses = aws.JobStatusStore("EXPORT")
+    item = statuses.get(org_id, export_id)
+    if item is None:
+        raise PermanentJobError(f"export {export_id} not found")
+    if item["status"] in FINAL:
+        return
+    statuses.update(org_id, export_id, {"status": "RUNNING", "started_at": aws.now_iso()}, running=True)
+    service = LedgerService(org_id)
+    try:
+        account = service.client_account(int(item["client_account_id"]))
+    except NotFound as exc:
+        statuses.finish(
+            org_id, export_id, "FAILED", {"errors": [{"code": "not_found", "message": exc.message}]}
+        )
+        return
+    date_from, date_to = date.fromisoformat(item["date_from"]), date.fromisoformat(item["date_to"])
+    created = datetime.now(UTC).replace(tzinfo=None)
+    name = file_name(account.registration_number, created)
+    zip_name = name[:-4] + ".zip"
+    key = f"outputs/saft/{org_id}/{export_id}/{zip_name}"
+    view = service.view(account)
+    with tempfile.TemporaryDirectory(prefix="saldo-export-") as tmp:
+        path = Path(tmp) / "export.zip"
+        with (
+            zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf,
+            zf.open(name, "w", force_zip64=True) as member,
+        ):
+            summary = export_saft(
+                view,
+                member,
+                date_from=date_from,
+                date_to=date_to,
+                created=created,
+                software_version=__version__,
+            )
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            aws.put_object(
+                settings().document_bucket, key, fh, "application/zip", f'attachment; filename="{zip_name}"'
+            )
+    url = aws.presign_get(settings().document_bucket, key, aws.EMAIL_LINK_SECONDS, zip_name)
+    result = {
+        "file_name": zip_name,
+        "xml_file_name": name,
+        "bytes": size,
+        "entries": summary.entries,
+        "lines": summary.lines,
+        "total_debit": summary.total_debit,
+        "total_credit": summary.total_credit,
+    }
+    email = item.get("email")
+    if email:
+        subject = f"SAF-T Financial {account.name} ({account.registration_number}) {date_from} – {date_to}"
+        hours = aws.EMAIL_LINK_SECONDS // 3600
+        text = (
+            f"The SAF-T Financial file for {account.name} ({account.registration_number}), {date_from} to "
+            f"{date_to}, is ready: {summary.entries} vouchers, {summary.lines} lines.\n\n"
+            f"Download (the link works for {hours} hours): {url}\n\n"
+            f"Afterwards, ask the API for a new link: GET /api/v2/reports/data-export/{export_id}\n"
+        )
+        html = (
+            f"<p>The SAF-T Financial file for <b>{escape(account.name)}</b> ({account.registration_number}), "
+            f"{date_from} to {date_to}, is ready: {summary.entries} vouchers, {summary.lines} lines.</p>"
+            f'<p><a href="{escape(url)}">Download {escape(zip_name)}</a> '
+            f"(the link works for {hours} hours).</p><p>Afterwards, ask the API for a new link: "
+            f"<code>GET /api/v2/reports/data-export/{export_id}</code></p>"
+        )
+        result["email_message_id"] = aws.send_email(email, subject, text, html)
+    statuses.finish(org_id, export_id, "SUCCEEDED", result, output_key=key)
