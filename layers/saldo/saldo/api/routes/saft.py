@@ -1,0 +1,578 @@
+"""SAF-T Financial: imports (`/api/v2/client-accounts/imports...`) and the export
+(`/api/v2/reports/data-export`, alias `/api/v2/reports/saf-t-financial`).
+
+Imports are asynchronous. A file travels either in the request body (XML or zip, up to the API's body
+limit) or, for large files, through presigned PUT URLs that `POST .../imports` hands out for up to 50
+files; `POST .../imports/{importId}/start` then confirms the uploads. Either way the API puts a
+`saft_import` job on the work queue (an S3 event would start it before every file of a split set is
+uploaded, and the local stack runs no S3 notifications) and answers with the import resource, which the
+client polls until its status is SUCCEEDED or FAILED.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import tempfile
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from saldo import __version__, jsonenc
+from saldo.api.app import json_response
+from saldo.api.auth import current_caller
+from saldo.config import settings
+from saldo.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotAcceptable,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+)
+from saldo.ledger.models import ClientAccount
+from saldo.tenancy import Caller
+
+router = Router()
+TAG_IMPORT = "SAF-T import"
+TAG_EXPORT = "Reports"
+
+XML_TYPES = ("text/xml", "application/xml")
+ZIP = "application/zip"
+EXPORT_OFFERED = ("text/xml", "application/xml", ZIP)
+#: A text/xml answer must fit Lambda's 6 MB response with its JSON envelope; larger files go to S3.
+INLINE_LIMIT = 5_000_000
+MAX_FILES = 50
+MAX_UPLOAD_BYTES = 5 * 1024**3  # one PUT
+FILE_NAME_RE = re.compile(r"[^A-Za-z0-9._ -]+")
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,24}$")
+
+ImportId = Annotated[str, Path(pattern=r"^imp_[0-9]{14}_[0-9a-f]{12}$", description="Import id")]
+ExportId = Annotated[str, Path(pattern=r"^exp_[0-9]{14}_[0-9a-f]{12}$", description="Export id")]
+ClientAccountId = Annotated[int, Path(gt=0, description="Client account id")]
+
+
+def _aws() -> Any:
+    from saldo.saft import aws
+
+    return aws
+
+
+def _imports() -> Any:
+    return _aws().JobStatusStore("IMPORT")
+
+
+def _exports() -> Any:
+    return _aws().JobStatusStore("EXPORT")
+
+
+def _grants(caller: Caller) -> str:
+    return "*" if caller.client_accounts is None else ",".join(str(i) for i in sorted(caller.client_accounts))
+
+
+def _safe_name(name: str, fallback: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = FILE_NAME_RE.sub("_", base).strip(" .")[:120]
+    return cleaned or fallback
+
+
+# ------------------------------------------------------------------ the import resource
+def import_resource(item: dict[str, Any]) -> dict[str, Any]:
+    result = jsonenc.loads(item["result"]) if item.get("result") else {}
+    errors = list(result.get("errors") or [])
+    for reason in item.get("errors") or []:  # set by the housekeeping sweep
+        errors.append({"code": "timeout", "message": reason})
+    ca = item.get("client_account_id")
+    links = {"self": f"/api/v2/client-accounts/imports/{item['id']}"}
+    if ca is not None:
+        links["client_account"] = f"/api/v2/client-accounts/{ca}/imports/{item['id']}"
+    if item.get("status") == "AWAITING_UPLOAD":
+        links["start"] = f"/api/v2/client-accounts/imports/{item['id']}/start"
+    return {
+        "id": item["id"],
+        "status": item.get("status"),
+        "progress": int(item.get("progress") or 0),
+        "phase": item.get("phase"),
+        "client_account_id": ca,
+        "created_client_account": bool(result.get("created_client_account")),
+        "validate_only": bool(item.get("validate_only")),
+        "files": item.get("file_names") or [],
+        "created_at": item.get("created_at"),
+        "updated_at": item.get("updated_at"),
+        "started_at": item.get("started_at"),
+        "finished_at": item.get("finished_at"),
+        "counts": result.get("counts") or {},
+        "summary": result.get("summary") or {},
+        "warnings": result.get("warnings") or [],
+        "errors": errors,
+        "links": links,
+    }
+
+
+def _visible(item: dict[str, Any], caller: Caller) -> bool:
+    if caller.client_accounts is None:
+        return True
+    if item.get("key_id") == caller.key_id:
+        return True
+    ca = item.get("client_account_id") or item.get("expected_client_account_id")
+    return ca is not None and int(ca) in caller.client_accounts
+
+
+def _load_import(import_id: str) -> dict[str, Any]:
+    caller = current_caller()
+    item = _imports().get(caller.org_id, import_id)
+    if item is None or not _visible(item, caller):
+        raise NotFound(f"Import {import_id} not found")
+    return item
+
+
+class UploadRequest(BaseModel):
+    """Ask for presigned upload URLs (the file itself is PUT to them, then the import is started)."""
+
+    file_names: list[str] = Field(
+        min_length=1, max_length=MAX_FILES, description="One name per file: XML or zip, split files in order"
+    )
+    client_account_id: int | None = Field(
+        None, gt=0, description="The file must be for this client account (checked by organization number)"
+    )
+    validate_only: bool = Field(False, description="Check the file and report, without writing anything")
+
+    @field_validator("file_names")
+    @classmethod
+    def _names(cls, names: list[str]) -> list[str]:
+        return [_safe_name(n, f"file-{i + 1}.xml") for i, n in enumerate(names)]
+
+
+def _check_expected(caller: Caller, client_account_id: int | None) -> None:
+    if client_account_id is not None:
+        caller.require_client_account(client_account_id)
+    elif caller.client_accounts is not None:
+        raise Forbidden(
+            "This API key is limited to given client accounts: pass client_account_id for the import"
+        )
+
+
+def _body_bytes() -> bytes:
+    event = router.current_event
+    raw = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(raw, validate=True)
+        except ValueError:
+            raise BadRequest("The request body is not valid base64") from None
+    return raw.encode("utf-8")
+
+
+def _header(name: str) -> str:
+    for key, value in (router.current_event.get("headers") or {}).items():
+        if key.lower() == name:
+            return value
+    return ""
+
+
+@router.post(
+    "/api/v2/client-accounts/imports",
+    summary="Import a SAF-T Financial file (1.10, 1.20, 1.30): send it, or ask for upload URLs",
+    description=(
+        "Send the file as the body (`Content-Type: application/xml` or `application/zip`) for an import "
+        'that starts at once (202), or send JSON `{"file_names": [...]}` for presigned PUT URLs (201) '
+        "and start the import with POST .../imports/{importId}/start once the files are uploaded. The "
+        "client account is found by the file's RegistrationNumber, or created. Poll the import resource "
+        "until its status is SUCCEEDED or FAILED."
+    ),
+    tags=[TAG_IMPORT],
+)
+def create_import(
+    client_account_id: Annotated[
+        int | None, Query(gt=0, description="Optional: the file must be for this client account")
+    ] = None,
+    validate_only: Annotated[bool, Query(description="Check and report only; write nothing")] = False,
+    file_name: Annotated[
+        str | None, Query(max_length=200, description="Name of a file sent as the body")
+    ] = None,
+):
+    caller = current_caller()
+    aws = _aws()
+    content_type = _header("content-type").split(";")[0].strip().lower()
+    import_id = aws.new_id("imp")
+    bucket = settings().document_bucket
+    prefix = f"uploads/saft/{caller.org_id}/{import_id}"
+    if content_type == "application/json":
+        try:
+            request = UploadRequest.model_validate(json.loads(_body_bytes() or b"{}"))
+        except (ValidationError, ValueError) as exc:
+            details = (
+                [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+                if isinstance(exc, ValidationError)
+                else [{"field": "", "message": "invalid JSON"}]
+            )
+            raise Unprocessable(f"Invalid upload request: {details[0]['message']}", details=details) from None
+        expected = request.client_account_id or client_account_id
+        _check_expected(caller, expected)
+        keys = [f"{prefix}/{i + 1:02d}-{name}" for i, name in enumerate(request.file_names)]
+        item = _imports().create(
+            caller.org_id,
+            import_id,
+            "AWAITING_UPLOAD",
+            {
+                "uploads": keys,
+                "file_names": request.file_names,
+                "expected_client_account_id": expected,
+                "validate_only": request.validate_only or validate_only,
+                "grants": _grants(caller),
+                "key_id": caller.key_id,
+            },
+        )
+        uploads = [
+            {
+                "file_name": name,
+                "method": "PUT",
+                "url": aws.presign_put(bucket, key),
+                "expires_in": aws.UPLOAD_URL_SECONDS,
+            }
+            for name, key in zip(request.file_names, keys, strict=True)
+        ]
+        body = {**import_resource(item), "uploads": uploads}
+        return json_response(201, body, {"Location": body["links"]["self"]})
+    if content_type not in (*XML_TYPES, ZIP, "application/octet-stream", "application/x-zip-compressed"):
+        raise Unprocessable(
+            'Send the SAF-T file as application/xml or application/zip, or JSON {"file_names": [...]} '
+            "for upload URLs",
+        )
+    _check_expected(caller, client_account_id)
+    data = _body_bytes()
+    if not data:
+        raise BadRequest("The request body is empty: send the SAF-T file")
+    is_zip = data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+    name = _safe_name(file_name or "", "upload.zip" if is_zip else "upload.xml")
+    key = f"{prefix}/01-{name}"
+    aws.put_object(bucket, key, data, ZIP if is_zip else "application/xml")
+    item = _imports().create(
+        caller.org_id,
+        import_id,
+        "QUEUED",
+        {
+            "uploads": [key],
+            "file_names": [name],
+            "expected_client_account_id": client_account_id,
+            "validate_only": validate_only,
+            "grants": _grants(caller),
+            "key_id": caller.key_id,
+        },
+    )
+    aws.enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
+    body = import_resource(item)
+    return json_response(202, body, {"Location": body["links"]["self"]})
+
+
+@router.post(
+    "/api/v2/client-accounts/imports/<import_id>/start",
+    summary="Start an import once its files are uploaded to the presigned URLs",
+    tags=[TAG_IMPORT],
+)
+def start_import(import_id: ImportId):
+    caller = current_caller()
+    item = _load_import(import_id)
+    if item["status"] != "AWAITING_UPLOAD":
+        raise Conflict(f"Import {import_id} is {item['status']}, not waiting for uploads")
+    aws = _aws()
+    bucket = settings().document_bucket
+    missing = []
+    for name, key in zip(item.get("file_names") or [], item.get("uploads") or [], strict=False):
+        size = aws.object_size(bucket, key)
+        if size is None:
+            missing.append(name)
+        elif size > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(f"{name} is {size} bytes; the limit is {MAX_UPLOAD_BYTES}")
+    if missing:
+        raise Conflict(
+            f"Not uploaded yet: {', '.join(missing)}",
+            details=[{"field": "file_names", "message": f"{n} is not uploaded"} for n in missing],
+        )
+    if not _imports().update(caller.org_id, import_id, {"status": "QUEUED"}, expect=("AWAITING_UPLOAD",)):
+        raise Conflict(f"Import {import_id} was started already")
+    aws.enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
+    body = import_resource(_imports().get(caller.org_id, import_id))
+    return json_response(202, body, {"Location": body["links"]["self"]})
+
+
+@router.get(
+    "/api/v2/client-accounts/imports/<import_id>",
+    summary="An import: status, progress, counts, warnings and errors",
+    tags=[TAG_IMPORT],
+)
+def get_import(import_id: ImportId):
+    return json_response(200, import_resource(_load_import(import_id)))
+
+
+@router.get("/api/v2/client-accounts/imports", summary="The organization's recent imports", tags=[TAG_IMPORT])
+def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 50):
+    caller = current_caller()
+    items = [i for i in _imports().list(caller.org_id, 500) if _visible(i, caller)][:limit]
+    data = [import_resource(i) for i in items]
+    return json_response(200, {"data": data, "meta": {"records": len(data)}})
+
+
+@router.get(
+    "/api/v2/client-accounts/<id>/imports",
+    summary="Imports into a client account",
+    tags=[TAG_IMPORT],
+)
+def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query(ge=1, le=100)] = 50):
+    caller = current_caller()
+    caller.require_client_account(id)
+    items = [
+        i
+        for i in _imports().list(caller.org_id, 500)
+        if i.get("client_account_id") == id or i.get("expected_client_account_id") == id
+    ][:limit]
+    data = [import_resource(i) for i in items]
+    return json_response(200, {"data": data, "meta": {"records": len(data)}})
+
+
+@router.get(
+    "/api/v2/client-accounts/<id>/imports/<import_id>",
+    summary="An import into a client account: status, progress, counts, warnings and errors",
+    tags=[TAG_IMPORT],
+)
+def get_client_account_import(id: ClientAccountId, import_id: ImportId):
+    caller = current_caller()
+    caller.require_client_account(id)
+    item = _imports().get(caller.org_id, import_id)
+    if item is None or id not in (item.get("client_account_id"), item.get("expected_client_account_id")):
+        raise NotFound(f"Import {import_id} not found in client account {id}")
+    return json_response(200, import_resource(item))
+
+
+# ------------------------------------------------------------------ export
+def _accepts(accept: str | None) -> str:
+    """The media type to answer with: text/xml unless the client asks for zip (or application/xml)."""
+    if accept is None or not accept.strip():
+        return "text/xml"
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        pieces = [p.strip() for p in part.split(";")]
+        media = pieces[0].lower()
+        q = 1.0
+        for param in pieces[1:]:
+            if param.lower().startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if q <= 0:
+            continue
+        if media in ("*/*", "*", "text/*"):
+            candidate = "text/xml"
+        elif media == "application/*":
+            candidate = "application/xml"
+        elif media in EXPORT_OFFERED:
+            candidate = media
+        else:
+            continue
+        key = (q, -position, candidate)
+        if best is None or key[:2] > best[:2]:
+            best = key
+    if best is None:
+        raise NotAcceptable(
+            f"The SAF-T export is available as {', '.join(EXPORT_OFFERED)} (Accept: {accept.strip()[:200]})"
+        )
+    return best[2]
+
+
+def _period(account: ClientAccount, date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    end = date_to or datetime.now(UTC).date()
+    if date_from is None:
+        start_month = account.fiscal_year_start_month
+        year = end.year if end.month >= start_month else end.year - 1
+        date_from = date(year, start_month, 1)
+    if date_from > end:
+        raise Unprocessable(f"Invalid date range: date_from {date_from} is after date_to {end}")
+    return date_from, end
+
+
+def _one(name: str, a: date | None, b: date | None) -> date | None:
+    if a is not None and b is not None and a != b:
+        raise BadRequest(f"Conflicting {name} values")
+    return a or b
+
+
+def _export(
+    *,
+    client_account_id: int | None,
+    date_from: date | None,
+    date_to: date | None,
+    email: str | None,
+    not_found: type[Exception],
+) -> Response:
+    from saldo.ledger.service import LedgerService
+
+    caller = current_caller()
+    media = _accepts(_header("accept"))
+    account_id = caller.require_client_account(client_account_id)
+    service = LedgerService(caller.org_id)
+    try:
+        account = service.client_account(account_id)
+    except NotFound:
+        raise not_found(f"Client account {account_id} could not be found") from None
+    start, end = _period(account, date_from, date_to)
+    aws = _aws()
+    if media == ZIP:
+        if not email or not EMAIL_RE.match(email):
+            raise BadRequest("An application/zip export is emailed: pass a valid email address as 'email'")
+        export_id = aws.new_id("exp")
+        _exports().create(
+            caller.org_id,
+            export_id,
+            "QUEUED",
+            {
+                "client_account_id": account.id,
+                "date_from": start.isoformat(),
+                "date_to": end.isoformat(),
+                "email": email,
+                "key_id": caller.key_id,
+            },
+        )
+        aws.enqueue({"type": "saft_export", "org_id": caller.org_id, "export_id": export_id})
+        return json_response(
+            202,
+            {
+                "status": 202,
+                "message": f"The SAF-T Financial export for {account.name} ({start} to {end}) is being "
+                f"prepared; a download link will be emailed to {email}.",
+                "export_id": export_id,
+                "links": {"self": f"/api/v2/reports/data-export/{export_id}"},
+            },
+            {"Location": f"/api/v2/reports/data-export/{export_id}"},
+        )
+    from saldo.saft.exporter import export_saft
+
+    created = datetime.now(UTC).replace(tzinfo=None)
+    view = service.view(account)
+    with tempfile.SpooledTemporaryFile(max_size=INLINE_LIMIT + 1, mode="w+b") as out:
+        summary = export_saft(
+            view, out, date_from=start, date_to=end, created=created, software_version=__version__
+        )
+        size = out.tell()
+        disposition = f'attachment; filename="{summary.file_name}"'
+        headers = {
+            "Content-Disposition": disposition,
+            "X-Report-Period": f"{start}/{end}",
+            "Cache-Control": "no-store",
+        }
+        if size <= INLINE_LIMIT:
+            out.seek(0)
+            text = out.read().decode("utf-8")
+            if len(json.dumps(text)) <= INLINE_LIMIT + 500_000:
+                return Response(200, f"{media}; charset=utf-8", text, headers)
+        out.seek(0)
+        key = f"outputs/saft/{caller.org_id}/{aws.new_id('exp')}/{summary.file_name}"
+        aws.put_object(settings().document_bucket, key, out, "text/xml; charset=utf-8", disposition)
+    url = aws.presign_get(settings().document_bucket, key, aws.DOWNLOAD_URL_SECONDS, summary.file_name)
+    return json_response(
+        303,
+        {
+            "status": 303,
+            "message": f"The file is {size} bytes, too large to send inline; download it from 'url' "
+            f"within {aws.DOWNLOAD_URL_SECONDS} seconds",
+            "url": url,
+            "expires_in": aws.DOWNLOAD_URL_SECONDS,
+            "file_name": summary.file_name,
+        },
+        {"Location": url, "Cache-Control": "no-store"},
+    )
+
+
+DateFrom = Annotated[
+    date | None, Query(description="Start date (YYYY-MM-DD); default: start of the fiscal year")
+]
+DateTo = Annotated[date | None, Query(description="End date (YYYY-MM-DD); default: today")]
+Email = Annotated[
+    str | None, Query(max_length=254, description="Recipient of the link (Accept: application/zip)")
+]
+ClientAccountQuery = Annotated[int | None, Query(description="ID of the client account (required)")]
+
+
+@router.get(
+    "/api/v2/reports/data-export",
+    summary="SAF-T Financial 1.30 export (Accept: text/xml; application/zip is emailed)",
+    description=(
+        "`Accept: text/xml` (default) returns the file; a file over 5 MB answers 303 with a short-lived "
+        "download URL. `Accept: application/zip` answers 202 and emails a link to the zipped file to "
+        "`email`. File name: `SAF-T Financial_<orgnr>_<yyyymmddHHMMSS>_1_1.xml`."
+    ),
+    tags=[TAG_EXPORT],
+)
+def data_export(
+    client_account_id: ClientAccountQuery = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    start_date: DateFrom = None,
+    end_date: DateTo = None,
+    email: Email = None,
+):
+    return _export(
+        client_account_id=client_account_id,
+        date_from=_one("date_from/start_date", date_from, start_date),
+        date_to=_one("date_to/end_date", date_to, end_date),
+        email=email,
+        not_found=BadRequest,
+    )
+
+
+@router.get(
+    "/api/v2/reports/saf-t-financial",
+    summary="SAF-T Financial export (alias of data-export; start_date/end_date as in the older API)",
+    tags=[TAG_EXPORT],
+)
+def saft_financial(
+    client_account_id: ClientAccountQuery = None,
+    start_date: DateFrom = None,
+    end_date: DateTo = None,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    email: Email = None,
+):
+    return _export(
+        client_account_id=client_account_id,
+        date_from=_one("start_date/date_from", start_date, date_from),
+        date_to=_one("end_date/date_to", end_date, date_to),
+        email=email,
+        not_found=NotFound,
+    )
+
+
+@router.get(
+    "/api/v2/reports/data-export/<export_id>",
+    summary="A zipped SAF-T export: status, and a fresh download link when it is ready",
+    tags=[TAG_EXPORT],
+)
+def get_export(export_id: ExportId):
+    caller = current_caller()
+    item = _exports().get(caller.org_id, export_id)
+    if item is None or not caller.can_access(int(item.get("client_account_id") or 0)):
+        raise NotFound(f"Export {export_id} not found")
+    result = jsonenc.loads(item["result"]) if item.get("result") else {}
+    body: dict[str, Any] = {
+        "id": export_id,
+        "status": item.get("status"),
+        "client_account_id": item.get("client_account_id"),
+        "date_from": item.get("date_from"),
+        "date_to": item.get("date_to"),
+        "created_at": item.get("created_at"),
+        "finished_at": item.get("finished_at"),
+        **{k: v for k, v in result.items() if k not in ("email_message_id",)},
+    }
+    if item.get("status") == "SUCCEEDED" and item.get("output_key"):
+        aws = _aws()
+        body["url"] = aws.presign_get(
+            settings().document_bucket, item["output_key"], aws.DOWNLOAD_URL_SECONDS, result.get("file_name")
+        )
+        body["expires_in"] = aws.DOWNLOAD_URL_SECONDS
+    return json_response(200, body)
