@@ -33,6 +33,14 @@ TAX_CODES = [
         "direction": "input",
         "account_code": "2710",
     },
+    {
+        "code": "86",
+        "description": "Tjenester kjøpt fra utlandet, med fradrag",
+        "rate": "25",
+        "standard_tax_code": "86",
+        "direction": "input",
+        "account_code": "2710",
+    },
 ]
 DIMENSIONS = [
     {"type": "project", "id": 1, "name": "Fjordprosjektet"},

@@ -382,3 +382,32 @@ def test_fiscal_year_starting_in_july(api):
     revenue = next(r for r in tb if r["account_code"] == "3000" and r["relation_id"] is None)
     assert revenue["incoming_balance"] == 0 and revenue["outgoing_balance"] == Decimal("-40.00")
     assert sum(r["outgoing_balance"] for r in tb) == 0
+
+
+def test_reverse_charge_reports_acquisition_and_deduction(api, ledger):
+    ca = ledger["ca"]
+    lines = [
+        {
+            "account_code": "6300",
+            "debit": "1000.00",
+            "tax_code": "86",
+            "tax_base_amount": "1000.00",
+            "tax_amount": "250.00",
+        },
+        {"account_code": "2710", "debit": "250.00"},
+        {"account_code": "2700", "credit": "250.00"},
+        {"account_code": "2400", "credit": "1000.00", "relation_type": "businesspartner", "relation_id": 89},
+    ]
+    res = api.post(
+        "/api/v2/journal-entries",
+        headers={"Idempotency-Key": "rc-1"},
+        json_body={"client_account_id": ca, "entries": [{"posting_date": "2026-03-10", "lines": lines}]},
+    )
+    assert res.status == 201, res.text
+    body = get(api, "vat", client_account_id=ca, date_from="2026-03-01", date_to="2026-04-30").json()
+    row = body["rows"][0]
+    assert row["tax_code"]["code"] == "86"
+    assert row["reportable_acquisition_tax_amount"] == Decimal("250.00")
+    assert row["reportable_tax_amount"] == Decimal("-250.00")
+    assert body["totals"]["vat_payable"] == 0
+    assert all(r["difference"] == 0 for r in body["reconciliation"]), body["reconciliation"]

@@ -122,19 +122,34 @@ def vat_report(
             "reportable_acquisition_tax_amount": total_acq,
             "vat_payable": total_tax + total_acq,
         },
-        "reconciliation": reconcile_accounts(view, date_from, date_to, include_drafts, lang),
+        "reconciliation": reconcile_accounts(view, date_from, date_to, include_drafts, lang, total_acq),
     }
 
 
+def output_account(view: LedgerView) -> str | None:
+    """The account output VAT is posted to: the one most output tax codes name."""
+    counts: dict[str, int] = {}
+    for tc in view.master.tax_codes.values():
+        if tc.get("direction") == "output" and tc.get("account_code"):
+            counts[tc["account_code"]] = counts.get(tc["account_code"], 0) + 1
+    return max(sorted(counts), key=lambda a: counts[a]) if counts else None
+
+
 def reconcile_accounts(
-    view: LedgerView, date_from: date, date_to: date, include_drafts: bool, lang: str
+    view: LedgerView, date_from: date, date_to: date, include_drafts: bool, lang: str, acquisition: Decimal
 ) -> list[dict[str, Any]]:
+    """Per VAT account: movement in taxed entries against the tax amounts of the codes posting to it.
+
+    Reverse-charge acquisition VAT is computed, not carried on a line, and is posted (as a credit) to the
+    output VAT account, so that account is expected to move by the codes' tax amounts less it.
+    """
     by_account: dict[str, list[str]] = {}
     for code, tc in view.master.tax_codes.items():
         if tc.get("account_code"):
             by_account.setdefault(tc["account_code"], []).append(code)
     if not by_account:
         return []
+    out_account = output_account(view)
     where, params = LineFilter(date_from=date_from, date_to=date_to, include_drafts=include_drafts).sql()
     out = []
     for account, codes in sorted(by_account.items()):
@@ -148,7 +163,15 @@ def reconcile_accounts(
                WHERE {where} AND l.tax_code IN (SELECT unnest(?::VARCHAR[])))""",
             [*params, *params, account, *params, codes],
         )[0]
-        difference = Decimal(moved) - Decimal(by_codes)
+        acquired = acquisition if account == out_account else ZERO
+        expected = Decimal(by_codes) - acquired
+        difference = Decimal(moved) - expected
+        if not difference:
+            note = None
+        elif lang == "nb":
+            note = f"Kontoen er bevegd med {moved}, mens mva-beløpene på linjene tilsier {expected}"
+        else:
+            note = f"The account moved {moved} while the lines' tax amounts give {expected}"
         out.append(
             {
                 "account_code": account,
@@ -156,10 +179,9 @@ def reconcile_accounts(
                 "tax_codes": sorted(codes),
                 "posted_on_account": moved,
                 "tax_amount_of_codes": by_codes,
+                "acquisition_tax": acquired,
                 "difference": difference,
-                "note": None
-                if not difference
-                else (f"The account moved {moved} while the lines' tax amounts sum to {by_codes}"),
+                "note": note,
             }
         )
     return out
