@@ -289,12 +289,16 @@ def vat_document(
         for r in report["rows"]:
             yield Row.detail(cells(r))
         totals = report["totals"]
-        yield Row.total(
-            Text("Å betale (negativt = til gode)", "Payable (negative = refund)").get(lang),
+        yield Row.subtotal(
+            Text("Sum", "Total").get(lang),
             {
                 "reportable": totals["reportable_tax_amount"],
                 "acquisition": totals["reportable_acquisition_tax_amount"],
             },
+        )
+        yield Row.total(
+            Text("Mva å betale (negativt = til gode)", "VAT payable (negative = refund)").get(lang),
+            {"reportable": totals["vat_payable"]},
         )
 
     period = report["period"]
