@@ -181,7 +181,7 @@ def trial_balance_document(
 
 LEDGER_COLUMNS = [
     Column("posting_date", Text("Dato", "Date"), "date", 10),
-    Column("voucher_id", Text("Bilag", "Voucher"), "integer", 8),
+    Column("voucher_id", Text("Bilag", "Voucher"), "text", 11),  # text: the label of a sum may span it
     Column("account_code", Text("Konto", "Account"), "text", 7),
     Column("description", Text("Tekst", "Description"), "text", 36),
     Column("partner", Text("Kunde/leverandør", "Customer/supplier"), "text", 20),
@@ -204,7 +204,7 @@ def _ledger_cells(r: dict[str, Any]) -> dict[str, Any]:
     )
     return {
         "posting_date": r["posting_date"],
-        "voucher_id": r["journal_entry"]["voucher_id"],
+        "voucher_id": str(r["journal_entry"]["voucher_id"] or ""),
         "account_code": r["account_code"],
         "description": r["description"],
         "partner": partner,
