@@ -336,3 +336,47 @@ def test_compaction_merges_segments_and_keeps_every_figure(api, tenant, stack):
     assert {"Key": "saldo-retired", "Value": "true"} in tags["TagSet"]
     assert first_segment not in {s.key for s in manifest.segments}
     assert post(api, ca, [sale("2025-04-03", "1.00", ca=ca)]).status == 201
+
+
+def test_tax_and_currency_fields_come_back_exactly(api):
+    ca = make_client_account(api)
+    entry = {
+        "posting_date": "2025-06-30",
+        "description": "EUR-faktura",
+        "is_draft": False,
+        "lines": [
+            {
+                "account_code": "4000",
+                "debit": "1104.00",
+                "currency_code": "EUR",
+                "currency_amount": "100.00",
+                "exchange_rate": "11.04",
+                "tax_code": "1",
+                "tax_base_amount": "1104.00",
+                "tax_amount": "276.00",
+                "description": "Varekjøp EUR",
+            },
+            {"account_code": "2710", "debit": "276.00"},
+            {
+                "account_code": "2400",
+                "credit": "1380.00",
+                "currency_code": "EUR",
+                "currency_amount": "-125.00",
+                "exchange_rate": "11.04",
+                "relation_type": "businesspartner",
+                "relation_id": 89,
+            },
+        ],
+    }
+    res = post(api, ca, [entry])
+    assert res.status == 201, res.text
+    back = api.get(
+        f"/api/v2/journal-entries/{res.json()['entries'][0]['id']}", params={"client_account_id": ca}
+    ).json()
+    for sent, got in zip(entry["lines"], back["lines"], strict=True):
+        for field in ("currency_code", "relation_type", "relation_id", "tax_code", "description"):
+            assert got[field] == sent.get(field, got[field] if field == "currency_code" else None), field
+        for field in ("debit", "credit", "currency_amount", "exchange_rate", "tax_base_amount", "tax_amount"):
+            if field in sent:
+                assert got[field] == Decimal(sent[field]), field
+    assert back["lines"][1]["currency_code"] == "NOK" and back["lines"][1]["tax_code"] is None
