@@ -413,21 +413,27 @@ def apply_master(
     revs = {kind: _partner_rev(extras, kind) for kind in ("customer", "supplier")}
     used_partners = set(master.business_partners)
     partner_items = []
+    names: dict[int, str] = {pid: str(bp.get("name", "")) for pid, bp in master.business_partners.items()}
     for (kind, saft_id), party in c.parties.items():
         pid = revs[kind].get(saft_id)
         if pid is None:
             natural = natural_id(saft_id)
             if natural is not None and natural in used_partners:
-                current = master.business_partners.get(natural) or {}
                 ext = extras["partners"].get(str(natural))
-                same = (ext is None and str(current.get("name", "")).casefold() == party.name.casefold()) or (
-                    ext is not None and ext.get(f"{kind}_id") == saft_id
+                other = "supplier" if kind == "customer" else "customer"
+                same_name = names.get(natural, "").casefold() == party.name.casefold()
+                same = (ext is None and same_name) or (
+                    ext is not None
+                    and (
+                        ext.get(f"{kind}_id") == saft_id or (ext.get(f"{other}_id") == saft_id and same_name)
+                    )
                 )
                 pid = natural if same else next_free(None, used_partners)
             else:
                 pid = next_free(natural, used_partners)
             used_partners.add(pid)
             revs[kind][saft_id] = pid
+        names[pid] = party.name
         ext = extras["partners"].setdefault(str(pid), {})
         ext[f"{kind}_id"] = saft_id
         other = "supplier" if kind == "customer" else "customer"
@@ -559,9 +565,11 @@ def transaction_rows(
             partners.append(maps.suppliers.get(line.supplier_id))
         else:
             partners.append(None)
-    # Entry-level related object: a value every line that has one agrees on applies to the others too.
-    entry_partner = _unique(partners)
+    # Entry-level related object: a value every line that has one agrees on applies to the others too. The
+    # voucher's party becomes the related object's business partner when the voucher is a document with one
+    # reference (an invoice or credit note); the party's own lines always carry it as their relation.
     entry_ref = _unique([ln.reference_number for ln in tx.lines])
+    entry_partner = _unique(partners) if entry_ref is not None else None
     entry_due = _unique([ln.due_date for ln in tx.lines])
     entry_cid = _unique([ln.cid for ln in tx.lines])
     voucher = voucher_number(tx.id)
@@ -616,7 +624,7 @@ def transaction_rows(
                 "ro_due_date": line.due_date or entry_due,
                 "ro_payment_ref": (line.cid or entry_cid or "")[:64] or None,
                 "ro_document_type": doc_type,
-                "ro_business_partner_id": partner if partner is not None else entry_partner,
+                "ro_business_partner_id": entry_partner,
                 "reversal_of": None,
                 "batch_id": batch_id,
                 "created_at": created_at,

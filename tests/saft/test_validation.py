@@ -1,0 +1,201 @@
+"""Checks beyond the XSD: structural problems refuse the file, accounting discrepancies are warnings."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import pytest
+
+from saldo.saft.importer import Importer, ImportRequest
+from saldo.saft.safety import Source
+from tests.saft.conftest import EXAMPLE_888, EXAMPLE_999
+from tests.saft.fakes import MemoryRepo, memory_store
+from tests.saft.generate import generate
+
+
+def run(data: bytes | list[tuple[str, bytes]], *, store=None, repo=None, **request):
+    store = store or memory_store()
+    repo = repo or MemoryRepo()
+    files = data if isinstance(data, list) else [("upload.xml", data)]
+    sources = [Source(name, len(d), lambda d=d: io.BytesIO(d)) for name, d in files]
+    outcome = Importer(store, repo).run(
+        ImportRequest("org", request.pop("import_id", "imp_1"), sources, **request)
+    )
+    return outcome, store, repo
+
+
+def by_code(issues: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for issue in issues:
+        out.setdefault(issue["code"], []).append(issue)
+    return out
+
+
+def generated(transactions: int = 6) -> bytes:
+    buf = io.BytesIO()
+    generate(buf, transactions)
+    return buf.getvalue()
+
+
+def test_888888888_imports_with_its_discrepancies_as_warnings():
+    outcome, _store, repo = run(EXAMPLE_888.read_bytes())
+    assert outcome.status == "SUCCEEDED", outcome.errors
+    assert outcome.errors == []
+    w = by_code(outcome.warnings)
+    assert w["opening_balance_sum"][0]["sum"] == Decimal("2545410.00")
+    mismatched = {x["account"]: x for x in w["closing_balance"]}
+    assert set(mismatched) == {"1920", "2711", "2740"}
+    assert mismatched["1920"]["opening"] == Decimal("370000.00")
+    assert mismatched["1920"]["closing"] == Decimal("670568.75")
+    assert mismatched["1920"]["difference"] == mismatched["1920"]["closing"] - mismatched["1920"]["expected"]
+    sub = {(x["kind"], x["balance"]): x for x in w["subledger_total"]}
+    assert sub[("customer", "closing")]["subledger"] == Decimal("135500.00")
+    assert sub[("customer", "closing")]["account_balance"] == Decimal("103700.00")
+    assert sub[("supplier", "closing")]["subledger"] == Decimal("-62224.50")
+    assert sub[("supplier", "closing")]["account_balance"] == Decimal("-212025.00")
+    assert "control_totals" not in w  # NumberOfEntries/TotalDebit/TotalCredit do match
+    assert outcome.counts["entries"] == 53 and outcome.counts["lines"] == 170
+    account = repo.get("org", outcome.client_account_id)
+    assert (account.registration_number, account.name) == ("888888888", "Tøyen Lekefabrikk AS")
+
+
+def test_999999999_imports_with_its_warnings():
+    outcome, _store, _repo = run(EXAMPLE_999.read_bytes())
+    assert outcome.status == "SUCCEEDED", outcome.errors
+    w = by_code(outcome.warnings)
+    assert {x["account"] for x in w["closing_balance"]} >= {"1925", "4000"}
+    assert w["balance_account"][0]["account"] == "1500"  # the customer's control account is not in the chart
+
+
+def test_a_consistent_file_has_no_warnings():
+    outcome, _store, _repo = run(generated())
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.warnings == []
+
+
+def _refused(data: bytes, code: str) -> dict:
+    outcome, store, repo = run(data)
+    assert outcome.status == "FAILED"
+    errors = by_code(outcome.errors)
+    assert code in errors, outcome.errors
+    assert not store.blobs.objects and not store.manifests.items and not repo.accounts
+    return errors[code][0]
+
+
+def test_an_unbalanced_voucher_refuses_the_file_with_the_amounts():
+    data = EXAMPLE_888.read_bytes().replace(
+        b"<n1:Amount>12500</n1:Amount>", b"<n1:Amount>12400</n1:Amount>", 1
+    )
+    error = _refused(data, "unbalanced_voucher")
+    first = error["transactions"][0]
+    assert first["transaction"] == "1001"
+    assert (first["debit"], first["credit"], first["difference"]) == (
+        Decimal("12500.00"),
+        Decimal("12400.00"),
+        Decimal("100.00"),
+    )
+
+
+def in_entries(data: bytes, old: bytes, new: bytes) -> bytes:
+    """Replace the first `old` among the entries (not the master files)."""
+    at = data.index(old, data.index(b"<GeneralLedgerEntries"))
+    return data[:at] + new + data[at + len(old) :]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "code", "named"),
+    [
+        (b"<AccountID>4000</AccountID>", b"<AccountID>6399</AccountID>", "unknown_account", "6399"),
+        (b"<CustomerID>K2</CustomerID>", b"<CustomerID>K99</CustomerID>", "unknown_customer", "K99"),
+        (b"<SupplierID>L3</SupplierID>", b"<SupplierID>L77</SupplierID>", "unknown_supplier", "L77"),
+        (b"<TaxCode>3</TaxCode>", b"<TaxCode>33X</TaxCode>", "unknown_tax_code", "33X"),
+        (b"<AnalysisID>2</AnalysisID>", b"<AnalysisID>42</AnalysisID>", "unknown_analysis", "AVD:42"),
+    ],
+    ids=["account", "customer", "supplier", "tax-code", "analysis"],
+)
+def test_references_must_resolve(old, new, code, named):
+    error = _refused(in_entries(generated(), old, new), code)
+    assert named in error["message"]
+    assert error["references"][0]["first_used"].startswith("transaction ")
+
+
+def test_a_duplicate_account_refuses_the_file():
+    data = generated()
+    start = data.index(b"<Account ")
+    end = data.index(b"</Account>") + len(b"</Account>")
+    _refused(data[:end] + data[start:end] + data[end:], "duplicate_account")
+
+
+def test_control_totals_that_differ_are_a_warning_with_both_values():
+    data = generated(6).replace(b">6</NumberOfEntries>", b">7</NumberOfEntries>")
+    outcome, _store, _repo = run(data)
+    assert outcome.status == "SUCCEEDED"
+    totals = by_code(outcome.warnings)["control_totals"][0]
+    assert totals["number_of_entries"] == {"file": 7, "counted": 6}
+
+
+def test_validate_only_writes_nothing():
+    outcome, store, repo = run(EXAMPLE_888.read_bytes(), validate_only=True)
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.summary["validate_only"] is True
+    assert outcome.warnings
+    assert not store.blobs.objects and not repo.accounts
+
+
+def test_the_same_file_twice_is_refused_the_second_time():
+    store, repo = memory_store(), MemoryRepo()
+    first, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_a")
+    version = store.manifest("org", first.client_account_id).version
+    second, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_b")
+    assert second.status == "FAILED"
+    assert by_code(second.errors)["already_imported"][0]["import_id"] == "imp_a"
+    assert store.manifest("org", first.client_account_id).version == version
+
+
+def test_a_retried_import_that_already_committed_is_not_applied_twice():
+    store, repo = memory_store(), MemoryRepo()
+    first, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_a")
+    version = store.manifest("org", first.client_account_id).version
+    again, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_a")
+    assert again.status == "SUCCEEDED"
+    assert store.manifest("org", first.client_account_id).version == version
+
+
+def test_split_files_import_as_one_and_an_incomplete_set_is_refused():
+    whole = generated(8)
+    gle = whole.index(b"<GeneralLedgerEntries>")
+    master_end = whole.index(b"</MasterFiles>") + len(b"</MasterFiles>")
+    header_end = whole.index(b"</Header>") + len(b"</Header>")
+    first = whole[:master_end] + b"</AuditFile>"
+    second = whole[:header_end] + whole[gle:]
+    names = [
+        "SAF-T Financial_923609016_20260115000000_1_2.xml",
+        "SAF-T Financial_923609016_20260115000000_2_2.xml",
+    ]
+    outcome, _store, _repo = run([(names[1], second), (names[0], first)])
+    assert outcome.status == "SUCCEEDED", outcome.errors
+    assert outcome.counts["entries"] == 8 and outcome.counts["files"] == 2
+    assert outcome.warnings == []
+    outcome, store, _repo = run([(names[1], second)])
+    assert outcome.status == "FAILED"
+    assert "split_set" in by_code(outcome.errors)
+    assert not store.blobs.objects
+
+
+def test_a_file_for_another_company_than_the_expected_client_account_is_refused():
+    store, repo = memory_store(), MemoryRepo()
+    first, _, _ = run(generated(), store=store, repo=repo)
+    outcome, _, _ = run(
+        EXAMPLE_999.read_bytes(), store=store, repo=repo, client_account_id=first.client_account_id
+    )
+    assert outcome.status == "FAILED"
+    assert outcome.errors[0]["code"] == "client_account_mismatch"
+    assert len(repo.accounts) == 1
+
+
+def test_a_restricted_key_cannot_create_a_client_account():
+    outcome, _store, repo = run(generated(), allowed=frozenset({5}))
+    assert outcome.status == "FAILED"
+    assert outcome.errors[0]["code"] == "forbidden"
+    assert not repo.accounts
