@@ -151,7 +151,10 @@ class UploadRequest(BaseModel):
 
 def _check_expected(caller: Caller, client_account_id: int | None) -> None:
     if client_account_id is not None:
+        from saldo.ledger.service import LedgerService
+
         caller.require_client_account(client_account_id)
+        LedgerService(caller.org_id).client_account(client_account_id)  # 404 outside the organization
     elif caller.client_accounts is not None:
         raise Forbidden(
             "This API key is limited to given client accounts: pass client_account_id for the import"
@@ -326,7 +329,7 @@ def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 50):
 )
 def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query(ge=1, le=100)] = 50):
     caller = current_caller()
-    caller.require_client_account(id)
+    _check_expected(caller, id)
     items = [
         i
         for i in _imports().list(caller.org_id, 500)
@@ -343,7 +346,7 @@ def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query
 )
 def get_client_account_import(id: ClientAccountId, import_id: ImportId):
     caller = current_caller()
-    caller.require_client_account(id)
+    _check_expected(caller, id)
     item = _imports().get(caller.org_id, import_id)
     if item is None or id not in (item.get("client_account_id"), item.get("expected_client_account_id")):
         raise NotFound(f"Import {import_id} not found in client account {id}")
@@ -414,13 +417,13 @@ def _export(
     from saldo.ledger.service import LedgerService
 
     caller = current_caller()
-    media = _accepts(_header("accept"))
     account_id = caller.require_client_account(client_account_id)
     service = LedgerService(caller.org_id)
     try:
         account = service.client_account(account_id)
     except NotFound:
         raise not_found(f"Client account {account_id} could not be found") from None
+    media = _accepts(_header("accept"))
     start, end = _period(account, date_from, date_to)
     aws = _aws()
     if media == ZIP:
