@@ -171,3 +171,45 @@ def reconcile(world: World, owner: Tenant, caller: Tenant) -> Body:
             "reference": caller.named("match")[:64],
         }
     )
+
+
+# ------------------------------------------------------------------ SAF-T imports and exports
+# seeds/003: a client account that cannot be found on the data-export endpoint is 400.
+registry.denials["GET /api/v2/reports/data-export"] = frozenset({400, 403})
+
+
+@registry.id(
+    "/api/v2/client-accounts/imports/{import_id}", "/api/v2/client-accounts/{id}/imports/{import_id}"
+)
+def saft_import(world: World, t: Tenant) -> str:
+    ca = int(world.id_of(t, "client_account_id"))
+    body = ok(
+        t.api.post(
+            "/api/v2/client-accounts/imports",
+            json_body={"file_names": [t.named("saft.xml")], "client_account_id": ca},
+        ),
+        201,
+        "request a SAF-T upload",
+    )
+    return body["id"]
+
+
+@registry.id("/api/v2/reports/data-export/{export_id}")
+def saft_export(world: World, t: Tenant) -> str:
+    ca = int(world.id_of(t, "client_account_id"))
+    res = t.api.get(
+        "/api/v2/reports/data-export",
+        params={"client_account_id": ca, "email": f"{t.token.lower()}@example.no"},
+        headers={"accept": "application/zip"},
+    )
+    return ok(res, 202, "start a zipped SAF-T export")["export_id"]
+
+
+@registry.body("POST /api/v2/client-accounts/imports")
+def saft_upload_request(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"file_names": [caller.named("saft.xml")], "client_account_id": _ca(world, owner)})
+
+
+@registry.body("GET /api/v2/reports/data-export", "GET /api/v2/reports/saf-t-financial")
+def saft_export_accept(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(None, {"accept": "text/xml"})  # no body: the file is XML, not JSON
