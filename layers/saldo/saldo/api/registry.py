@@ -6,7 +6,12 @@ import importlib
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-ROUTER_MODULES: tuple[str, ...] = ("saldo.api.routes.public", "saldo.api.routes.saft")
+ROUTER_MODULES: tuple[str, ...] = (
+    "saldo.api.routes.public",
+    "saldo.api.routes.ledger",
+    "saldo.api.routes.reports",
+    "saldo.api.routes.saft",
+)
 
 
 def all_routers() -> list[Router]:

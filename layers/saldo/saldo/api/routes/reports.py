@@ -324,105 +324,70 @@ def get_general_ledger(
     )
 
 
-def _open_items(kind: Literal["receivable", "payable"], client_account_id: int | None, **kw: Any) -> Response:
-    fmt = _format()
-    view = _view(client_account_id)
-    common.check_period(kw["date_from"], kw["date_to"])
-    report = f"accounts-{kind}"
-    flt = common.LineFilter(
-        date_from=kw["date_from"],
-        date_to=kw["date_to"],
-        include_drafts=kw["include_drafts"],
-        include_cancelled=kw["include_cancelled"],
-        include_reconciled=kw["include_reconciled"],
-        account_codes=common.CONTROL_ACCOUNTS[kind],
-        free_text=kw["free_text"],
-        business_partner_id=kw["business_partner_id"],
-    )
-    echo = _echo(
-        business_partner_id=kw["business_partner_id"],
-        free_text=kw["free_text"],
-        include_drafts=kw["include_drafts"],
-    )
-    return _deliver(
-        fmt,
-        f"{kw['date_from'] or ''}/{kw['date_to'] or ''}",
-        lambda: open_items_report(view, kind, today=today(), **kw),
-        lambda: documents.ledger_document(view, report, flt, _lang(fmt), echo),
-    )
-
-
 @router.get(
     "/api/v2/reports/accounts-payable",
     summary="Accounts payable (2400) with open items",
     tags=[TAG],
     description=FORMATS_NOTE,
 )
-def get_accounts_payable(
-    client_account_id: ClientAccountId = None,
-    business_partner_id: Annotated[int | None, Query(gt=0)] = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    free_text: FreeText = None,
-    include_reconciled: Annotated[bool, Query()] = True,
-    include_drafts: IncludeDrafts = False,
-    include_cancelled: Annotated[bool, Query()] = True,
-    page: Page = 1,
-    per_page: PerPage = 100,
-    aging: Aging = None,
-    aging_basis: AgingBasis = "due_date",
-):
-    return _open_items(
-        "payable",
-        client_account_id,
-        business_partner_id=business_partner_id,
-        date_from=date_from,
-        date_to=date_to,
-        free_text=free_text,
-        include_reconciled=include_reconciled,
-        include_drafts=include_drafts,
-        include_cancelled=include_cancelled,
-        page_no=page,
-        per_page=per_page,
-        aging=aging,
-        aging_basis=aging_basis,
-    )
-
-
 @router.get(
     "/api/v2/reports/accounts-receivable",
     summary="Accounts receivable (1500) with open items",
     tags=[TAG],
     description=FORMATS_NOTE,
 )
-def get_accounts_receivable(
+def get_open_items(
     client_account_id: ClientAccountId = None,
     business_partner_id: Annotated[int | None, Query(gt=0)] = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
     free_text: FreeText = None,
-    include_reconciled: Annotated[bool, Query()] = True,
+    include_reconciled: Annotated[bool, Query(description="Include reconciled lines")] = True,
     include_drafts: IncludeDrafts = False,
-    include_cancelled: Annotated[bool, Query()] = True,
+    include_cancelled: Annotated[bool, Query(description="Include cancelled entries")] = True,
     page: Page = 1,
     per_page: PerPage = 100,
     aging: Aging = None,
     aging_basis: AgingBasis = "due_date",
 ):
-    return _open_items(
-        "receivable",
-        client_account_id,
-        business_partner_id=business_partner_id,
+    """Both open-item reports: the path says which control account."""
+    kind: Literal["receivable", "payable"] = (
+        "payable" if router.current_event.path.endswith("accounts-payable") else "receivable"
+    )
+    fmt = _format()
+    view = _view(client_account_id)
+    common.check_period(date_from, date_to)
+    flt = common.LineFilter(
         date_from=date_from,
         date_to=date_to,
-        free_text=free_text,
-        include_reconciled=include_reconciled,
         include_drafts=include_drafts,
         include_cancelled=include_cancelled,
-        page_no=page,
-        per_page=per_page,
-        aging=aging,
-        aging_basis=aging_basis,
+        include_reconciled=include_reconciled,
+        account_codes=common.CONTROL_ACCOUNTS[kind],
+        free_text=free_text,
+        business_partner_id=business_partner_id,
+    )
+    echo = _echo(business_partner_id=business_partner_id, free_text=free_text, include_drafts=include_drafts)
+    return _deliver(
+        fmt,
+        f"{date_from or ''}/{date_to or ''}",
+        lambda: open_items_report(
+            view,
+            kind,
+            today=today(),
+            date_from=date_from,
+            date_to=date_to,
+            business_partner_id=business_partner_id,
+            free_text=free_text,
+            include_reconciled=include_reconciled,
+            include_drafts=include_drafts,
+            include_cancelled=include_cancelled,
+            page_no=page,
+            per_page=per_page,
+            aging=aging,
+            aging_basis=aging_basis,
+        ),
+        lambda: documents.ledger_document(view, f"accounts-{kind}", flt, _lang(fmt), echo),
     )
 
 
