@@ -247,3 +247,15 @@ def test_validate_only_through_the_api(stack, api):
     assert done["status"] == "SUCCEEDED" and done["validate_only"] is True
     assert done["warnings"]
     assert api.get("/api/v2/client-accounts").json()["data"] == []
+
+
+def test_an_upload_that_is_gone_fails_the_import_instead_of_retrying(stack, api):
+    bucket = stack.env()["SALDO_DOCUMENT_BUCKET"]
+    with stack.hold_event_sources():
+        created = upload(api, EXAMPLE_888.read_bytes())
+        s3 = stack.client("s3")
+        for obj in s3.list_objects_v2(Bucket=bucket, Prefix="uploads/saft/").get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=obj["Key"])
+    done = wait_import(stack, api, created["id"])
+    assert done["status"] == "FAILED"
+    assert done["errors"][0]["code"] == "upload_missing"

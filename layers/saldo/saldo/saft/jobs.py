@@ -59,6 +59,15 @@ def run_import(message: dict[str, Any]) -> None:
     bucket = settings().document_bucket
     keys = item.get("uploads") or []
     names = item.get("file_names") or []
+    missing = [
+        names[i] if i < len(names) else key
+        for i, key in enumerate(keys)
+        if aws.object_size(bucket, key) is None
+    ]
+    if missing:  # expired or deleted: retrying cannot help
+        error = {"code": "upload_missing", "message": f"The uploaded file is gone: {', '.join(missing)}"}
+        statuses.finish(org_id, import_id, "FAILED", {"errors": [error]}, phase="done")
+        return
     sources = [
         aws.s3_source(bucket, key, names[i] if i < len(names) else key.rsplit("/", 1)[-1])
         for i, key in enumerate(keys)
