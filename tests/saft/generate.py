@@ -39,7 +39,7 @@ def generate(
         rng.seed(seed)
         start = date(year, 1, 1)
         for n in range(1, transactions + 1):
-            day = start + timedelta(days=(n * 365) // max(transactions, 1))
+            day = start + timedelta(days=((n - 1) * 365) // max(transactions, 1))
             net = (
                 Decimal(rng.randint(100, 100000)).quantize(Decimal("0.01"))
                 + Decimal(rng.randint(0, 99)) / 100

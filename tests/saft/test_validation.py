@@ -199,3 +199,34 @@ def test_a_restricted_key_cannot_create_a_client_account():
     assert outcome.status == "FAILED"
     assert outcome.errors[0]["code"] == "forbidden"
     assert not repo.accounts
+
+
+def test_entries_in_a_period_the_ledger_already_has_need_allow_overlap():
+    store, repo = memory_store(), MemoryRepo()
+    first, _, _ = run(generated(6), store=store, repo=repo, import_id="imp_a")
+    other = io.BytesIO()
+    generate(other, 4, seed=99)  # another file for the same company and year
+    refused, _, _ = run(other.getvalue(), store=store, repo=repo, import_id="imp_b")
+    assert refused.status == "FAILED"
+    assert by_code(refused.errors)["ledger_overlap"][0]["existing_entries"] == 6
+    added, _, _ = run(other.getvalue(), store=store, repo=repo, import_id="imp_c", allow_overlap=True)
+    assert added.status == "SUCCEEDED"
+    assert "ledger_overlap" in by_code(added.warnings)
+    assert added.client_account_id == first.client_account_id
+
+
+def test_a_later_year_keeps_the_ledgers_opening_balances_and_reports_differences():
+    store, repo = memory_store(), MemoryRepo()
+    first, _, _ = run(generated(6), store=store, repo=repo, import_id="imp_a")
+    ca = first.client_account_id
+    before = {c: a["opening_balance"] for c, a in store.master(store.manifest("org", ca)).accounts.items()}
+    next_year = io.BytesIO()
+    generate(next_year, 4, seed=5, year=2026)  # opens with 0.00 receivables, not 2025's closing balance
+    outcome, _, _ = run(next_year.getvalue(), store=store, repo=repo, import_id="imp_b")
+    assert outcome.status == "SUCCEEDED", outcome.errors
+    differences = {w["account"]: w for w in by_code(outcome.warnings)["ledger_opening_balance"]}
+    assert differences["1500"]["file"] == Decimal("0.00")
+    assert differences["1500"]["ledger"] > 0
+    assert "1920" not in differences  # no 2025 movements on the bank account: the balances agree
+    after = {c: a["opening_balance"] for c, a in store.master(store.manifest("org", ca)).accounts.items()}
+    assert after == before

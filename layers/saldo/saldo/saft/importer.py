@@ -83,6 +83,8 @@ class ImportRequest:
     #: The caller's grant (None: every client account of the organization; may create new ones).
     allowed: frozenset[int] | None = None
     validate_only: bool = False
+    #: Add the file's entries even when the client account already has entries in the file's period.
+    allow_overlap: bool = False
 
 
 @dataclass
@@ -798,7 +800,7 @@ class Importer:
             return outcome
         report = check(c, known_in(existing.master))
         set_opening = existing.lines_before == 0
-        _check_existing(c, existing, report, header.default_currency, sha, set_opening)
+        _check_existing(c, existing, report, header.default_currency, sha, set_opening, req.allow_overlap)
         if not report.errors:
             try:  # the records must fit Saldo's models: try them on a copy before anything is written
                 apply_master(c, existing.master.copy(), set_opening=set_opening, import_record={})
@@ -923,7 +925,13 @@ def _registration_number(raw: str) -> str:
 
 
 def _check_existing(
-    c: Collector, existing: Existing, report: Report, currency: str, sha: str, set_opening: bool
+    c: Collector,
+    existing: Existing,
+    report: Report,
+    currency: str,
+    sha: str,
+    set_opening: bool,
+    allow_overlap: bool = False,
 ) -> None:
     account = existing.account
     if account is None:
@@ -949,13 +957,24 @@ def _check_existing(
                 f"{rec.get('import_id')} at {rec.get('at')})",
                 import_id=rec.get("import_id"),
             )
-    if existing.overlap_entries:
-        report.warn(
-            "ledger_overlap",
+    if existing.overlap_entries and c.transactions:
+        message = (
             f"Client account {account.id} already has {existing.overlap_entries} entries in the file's "
-            f"period ({c.start_date()} to {c.end_date()}); the file's {c.transactions} entries are added",
-            existing_entries=existing.overlap_entries,
+            f"period ({c.start_date()} to {c.end_date()})"
         )
+        if allow_overlap:
+            report.warn(
+                "ledger_overlap",
+                f"{message}; the file's {c.transactions} entries were added to them",
+                existing_entries=existing.overlap_entries,
+            )
+        else:
+            report.error(
+                "ledger_overlap",
+                f"{message}; importing would add the file's {c.transactions} entries "
+                "to them. Import with allow_overlap=true if that is what you want",
+                existing_entries=existing.overlap_entries,
+            )
     if not set_opening and c.accounts:
         mapped = reverse(extras["accounts"], "id")
         for saft_id, acc in sorted(c.accounts.items()):

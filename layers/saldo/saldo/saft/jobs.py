@@ -92,6 +92,7 @@ def run_import(message: dict[str, Any]) -> None:
                 client_account_id=item.get("expected_client_account_id"),
                 allowed=_grants(item.get("grants")),
                 validate_only=bool(item.get("validate_only")),
+                allow_overlap=bool(item.get("allow_overlap")),
             )
         )
     result = outcome.as_dict()

@@ -102,6 +102,7 @@ def import_resource(item: dict[str, Any]) -> dict[str, Any]:
         "client_account_id": ca,
         "created_client_account": bool(result.get("created_client_account")),
         "validate_only": bool(item.get("validate_only")),
+        "allow_overlap": bool(item.get("allow_overlap")),
         "files": item.get("file_names") or [],
         "created_at": item.get("created_at"),
         "updated_at": item.get("updated_at"),
@@ -142,6 +143,9 @@ class UploadRequest(BaseModel):
         None, gt=0, description="The file must be for this client account (checked by organization number)"
     )
     validate_only: bool = Field(False, description="Check the file and report, without writing anything")
+    allow_overlap: bool = Field(
+        False, description="Add the entries even if the client account has entries in the file's period"
+    )
 
     @field_validator("file_names")
     @classmethod
@@ -196,6 +200,9 @@ def create_import(
         int | None, Query(gt=0, description="Optional: the file must be for this client account")
     ] = None,
     validate_only: Annotated[bool, Query(description="Check and report only; write nothing")] = False,
+    allow_overlap: Annotated[
+        bool, Query(description="Add the entries even if the client account has entries in the file's period")
+    ] = False,
     file_name: Annotated[
         str | None, Query(max_length=200, description="Name of a file sent as the body")
     ] = None,
@@ -228,6 +235,7 @@ def create_import(
                 "file_names": request.file_names,
                 "expected_client_account_id": expected,
                 "validate_only": request.validate_only or validate_only,
+                "allow_overlap": request.allow_overlap or allow_overlap,
                 "grants": _grants(caller),
                 "key_id": caller.key_id,
             },
@@ -265,6 +273,7 @@ def create_import(
             "file_names": [name],
             "expected_client_account_id": client_account_id,
             "validate_only": validate_only,
+            "allow_overlap": allow_overlap,
             "grants": _grants(caller),
             "key_id": caller.key_id,
         },
