@@ -45,6 +45,8 @@ def test_body_upload_imports_the_official_example(stack, api):
     assert again.status == 200 and again.json()["id"] == created["id"]
     listed = api.get(f"/api/v2/client-accounts/{ca}/imports").json()
     assert [i["id"] for i in listed["data"]] == [created["id"]]
+    assert listed["data"][0]["warning_count"] == len(done["warnings"]) and "warnings" not in listed["data"][0]
+    assert [i["id"] for i in api.get(IMPORTS).json()["data"]] == [created["id"]]
     assert api.get(f"/api/v2/client-accounts/{ca + 1}/imports/{created['id']}").status == 404
     from saldo.ledger.service import default_repo
 

@@ -116,6 +116,14 @@ def import_resource(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def import_summary(item: dict[str, Any]) -> dict[str, Any]:
+    """A list entry: the resource without its warnings and errors (their counts instead)."""
+    full = import_resource(item)
+    full["warning_count"] = len(full.pop("warnings"))
+    full["error_count"] = len(full.pop("errors"))
+    return full
+
+
 def _visible(item: dict[str, Any], caller: Caller) -> bool:
     if caller.client_accounts is None:
         return True
@@ -327,7 +335,7 @@ def get_import(import_id: ImportId):
 def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 50):
     caller = current_caller()
     items = [i for i in _imports().list(caller.org_id, 500) if _visible(i, caller)][:limit]
-    data = [import_resource(i) for i in items]
+    data = [import_summary(i) for i in items]
     return json_response(200, {"data": data, "meta": {"records": len(data)}})
 
 
@@ -344,7 +352,7 @@ def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query
         for i in _imports().list(caller.org_id, 500)
         if i.get("client_account_id") == id or i.get("expected_client_account_id") == id
     ][:limit]
-    data = [import_resource(i) for i in items]
+    data = [import_summary(i) for i in items]
     return json_response(200, {"data": data, "meta": {"records": len(data)}})
 
 
