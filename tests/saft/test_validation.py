@@ -230,3 +230,25 @@ def test_a_later_year_keeps_the_ledgers_opening_balances_and_reports_differences
     assert "1920" not in differences  # no 2025 movements on the bank account: the balances agree
     after = {c: a["opening_balance"] for c, a in store.master(store.manifest("org", ca)).accounts.items()}
     assert after == before
+
+
+def test_entries_outside_the_selection_and_a_missing_exchange_rate():
+    data = generated(4)
+    last = data.rindex(b"<TransactionDate>")
+    data = data[:last] + b"<TransactionDate>2026-02-01</TransactionDate>" + data[last + 45 :]
+    start = data.index(b"<DebitAmount><Amount>", data.index(b"<GeneralLedgerEntries")) + len(
+        b"<DebitAmount><Amount>"
+    )
+    value = Decimal(data[start : data.index(b"</Amount>", start)].decode())
+    insert_at = data.index(b"</Amount>", start) + len(b"</Amount>")
+    euro = f"<CurrencyCode>EUR</CurrencyCode><CurrencyAmount>{value * 2}</CurrencyAmount>".encode()
+    data = data[:insert_at] + euro + data[insert_at:]
+    outcome, store, repo = run(data)
+    assert outcome.status == "SUCCEEDED", outcome.errors
+    outside = by_code(outcome.warnings)["outside_selection"][0]
+    assert str(outside["last_entry"]) == "2026-02-01"
+    from saldo.ledger.query import open_view
+
+    view = open_view(store, "org", repo.get("org", outcome.client_account_id))
+    (rate,) = view.rows("SELECT exchange_rate FROM lines WHERE currency_code = 'EUR'")[0]
+    assert rate == Decimal("0.5")  # derived from the amounts when the file gives no ExchangeRate

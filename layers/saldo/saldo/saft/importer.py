@@ -59,7 +59,7 @@ from saldo.saft.mapping import (
     reverse,
     saldo_code,
 )
-from saldo.saft.model import Party, TaxCodeDetail, Transaction
+from saldo.saft.model import Line, Party, TaxCodeDetail, Transaction
 from saldo.saft.parser import SaftParser
 from saldo.saft.safety import DEFAULT_LIMITS, Limits, Part, Source, expand
 from saldo.saft.validation import Collector, Known, Report, check
@@ -543,6 +543,14 @@ def _unique(values: list[Any]) -> Any:
     return found.pop() if len(found) == 1 else None
 
 
+def _rate(line: Line) -> Decimal:
+    """The line's exchange rate; derived from its two amounts when the file gives none."""
+    rate = line.exchange_rate
+    if rate is None and line.currency_amount:
+        rate = line.amount / line.currency_amount
+    return (rate or Decimal(1)).quantize(RATE_Q, ROUND_HALF_EVEN)
+
+
 def voucher_number(tx_id: str) -> int | None:
     return natural_id(tx_id)
 
@@ -606,9 +614,7 @@ def transaction_rows(
                 "currency_amount": (line.currency_amount if line.currency_amount is not None else amount)
                 if foreign
                 else amount,
-                "exchange_rate": (line.exchange_rate or Decimal(1)).quantize(RATE_Q, ROUND_HALF_EVEN)
-                if foreign
-                else Decimal(1),
+                "exchange_rate": _rate(line) if foreign else Decimal(1),
                 "tax_code": maps.tax_code(tax.code) if tax and tax.code else None,
                 "tax_base_amount": tax.base.quantize(Decimal("0.01"))
                 if tax and tax.base is not None

@@ -20,6 +20,7 @@ Warnings (imported as is):
   `subledger_total`         customers' or suppliers' balances ≠ their control account's balance
   `party_balance`           a customer's or supplier's opening + movements ≠ its closing balance
   `balance_account`         a customer's or supplier's BalanceAccount is not a general-ledger account
+  `outside_selection`       entries dated outside the file's SelectionCriteria
   `duplicate_transaction_id`, `tax_code_date`, `multiple_tax_information`, `analysis_amount`,
   `transaction_id_renumbered`, `ledger_opening_balance`, `ledger_overlap`
 """
@@ -549,6 +550,22 @@ def _check_subledgers(c: Collector, r: Report) -> None:
 
 
 def _check_notes(c: Collector, r: Report) -> None:
+    h = c.header()
+    start, end = c.start_date(), c.end_date()
+    if h and (h.selection_start or h.period_start) and c.first_date and start and c.first_date < start:
+        r.warn(
+            "outside_selection",
+            f"Entries from {c.first_date}, before the file's selection starts ({start})",
+            first_entry=c.first_date,
+            selection_start=start,
+        )
+    if h and (h.selection_end or h.period_end) and c.last_date and end and c.last_date > end:
+        r.warn(
+            "outside_selection",
+            f"Entries until {c.last_date}, after the file's selection ends ({end})",
+            last_entry=c.last_date,
+            selection_end=end,
+        )
     if c.duplicate_tx_count:
         r.warn(
             "duplicate_transaction_id",
