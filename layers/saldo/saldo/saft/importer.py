@@ -126,7 +126,7 @@ class Spill:
 
     def add(self, tx: Transaction) -> None:
         assert self._fh is not None
-        pickle.dump(tuple(tx), self._fh, protocol=5)
+        pickle.dump(tx, self._fh, protocol=5)
         self.transactions += 1
 
     def close(self) -> None:
@@ -136,24 +136,12 @@ class Spill:
 
     def __iter__(self) -> Iterator[Transaction]:
         self.close()
-        from saldo.saft.model import Analysis, Line, TaxInfo
-
         with self.path.open("rb", buffering=1024 * 1024) as fh:
             while True:
                 try:
-                    raw = pickle.load(fh)  # noqa: S301 - our own scratch file, written above
+                    yield pickle.load(fh)  # noqa: S301 - our own scratch file, written above
                 except EOFError:
                     return
-                lines = tuple(
-                    Line(
-                        *ln[:6],
-                        tuple(Analysis(*a) for a in ln[6]),
-                        tuple(TaxInfo(*t) for t in ln[7]),
-                        *ln[8:],
-                    )
-                    for ln in raw[8]
-                )
-                yield Transaction(*raw[:8], lines)
 
     def delete(self) -> None:
         self.close()
