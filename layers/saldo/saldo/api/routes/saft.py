@@ -589,6 +589,11 @@ def get_export(export_id: ExportId):
         "finished_at": item.get("finished_at"),
         **{k: v for k, v in result.items() if k not in ("email_message_id",)},
     }
+    if item.get("errors"):  # set by the housekeeping sweep
+        body["errors"] = [
+            *body.get("errors", []),
+            *({"code": "timeout", "message": e} for e in item["errors"]),
+        ]
     if item.get("status") == "SUCCEEDED" and item.get("output_key"):
         aws = _aws()
         body["url"] = aws.presign_get(
