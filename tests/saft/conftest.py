@@ -46,3 +46,9 @@ def wait_import(stack: Any, api: Any, import_id: str, timeout: float = 60) -> di
 
 def read(path: Path) -> bytes:
     return path.read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _aws(stack: Any) -> Any:
+    """Every SAF-T test runs against the in-process moto stack: the real adapters, no stand-ins."""
+    return stack

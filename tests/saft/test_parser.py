@@ -138,7 +138,7 @@ import json, os, resource, sys, time
 from saldo.saft import validation
 from saldo.saft.importer import Importer
 from saldo.saft.safety import Source, expand
-from tests.saft.fakes import MemoryRepo, memory_store
+from tests.saft.stores import client_repo, ledger_store
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 samples = []
@@ -154,7 +154,7 @@ validation.Collector.add_transaction = sampling_add
 path = sys.argv[1]
 size = os.path.getsize(path)
 started = time.perf_counter()
-collector, spill, _sha = Importer(memory_store(), MemoryRepo()).parse(
+collector, spill, _sha = Importer(ledger_store(), client_repo()).parse(
     expand([Source(path, size, lambda: open(path, "rb"))])
 )
 seconds = time.perf_counter() - started

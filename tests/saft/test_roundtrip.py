@@ -26,7 +26,7 @@ from saldo.saft.exporter import export_saft, file_name, fiscal_period
 from saldo.saft.importer import Importer, ImportRequest
 from saldo.saft.safety import Source
 from tests.saft.conftest import EXAMPLE_888, assert_valid_130
-from tests.saft.fakes import MemoryRepo, memory_store
+from tests.saft.stores import client_repo, ledger_store
 
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 CREATED = datetime(2026, 1, 15, 8, 30, 0)
@@ -49,7 +49,7 @@ def _lines(*specs: tuple) -> list[dict[str, Any]]:
 
 
 def build_ledger() -> tuple[LedgerService, Any]:
-    service = LedgerService("org_a", memory_store(), MemoryRepo(), publish=lambda _t, _d: None)
+    service = LedgerService("org_a", ledger_store(), client_repo(), publish=lambda _t, _d: None)
     account = service.create_client_account(
         ClientAccountIn(name="Fjord Regnskap AS", registration_number="923609016", fiscal_year_start_month=1)
     )
@@ -186,7 +186,7 @@ def export(service: LedgerService, account: Any) -> bytes:
 
 
 def import_into_fresh(xml: bytes) -> tuple[LedgerService, Any, Any]:
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     outcome = Importer(store, repo).run(
         ImportRequest("org_b", "imp_rt", [Source("rt.xml", len(xml), lambda: io.BytesIO(xml))])
     )
@@ -235,7 +235,7 @@ def entries(service: LedgerService, account: Any) -> list[tuple]:
     return [(d, v, desc or f"Bilag {v}", tuple(lines)) for d, v, desc, lines in out.values()]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def original():
     return build_ledger()
 
@@ -321,7 +321,7 @@ def test_exporting_the_imported_ledger_gives_the_same_file(original):
 
 def test_official_example_round_trip_keeps_the_saft_ids(xsd130):
     data = EXAMPLE_888.read_bytes()
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     outcome = Importer(store, repo).run(
         ImportRequest("o", "i", [Source("888", len(data), lambda: io.BytesIO(data))])
     )

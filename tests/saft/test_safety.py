@@ -13,7 +13,7 @@ from saldo.saft.importer import Importer, ImportRequest
 from saldo.saft.parser import SaftParser
 from saldo.saft.safety import Limits, Source, check_prolog, expand
 from tests.saft.conftest import EXAMPLE_999
-from tests.saft.fakes import MemoryRepo, memory_store
+from tests.saft.stores import client_repo, ledger_store, nothing_written
 
 NS = "urn:StandardAuditFile-Taxation-Financial:NO"
 
@@ -41,14 +41,14 @@ def _source(data: bytes, name: str = "upload.xml") -> Source:
 
 
 def _run(data: bytes, name: str = "upload.xml", limits: Limits | None = None):
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     importer = Importer(store, repo, limits=limits or Limits())
     outcome = importer.run(ImportRequest("org", "imp_1", [_source(data, name)]))
     return outcome, store, repo
 
 
 def _nothing_written(store, repo) -> bool:
-    return not store.blobs.objects and not store.manifests.items and not repo.accounts
+    return nothing_written()
 
 
 @pytest.mark.parametrize(

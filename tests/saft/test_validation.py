@@ -10,13 +10,13 @@ import pytest
 from saldo.saft.importer import Importer, ImportRequest
 from saldo.saft.safety import Source
 from tests.saft.conftest import EXAMPLE_888, EXAMPLE_999
-from tests.saft.fakes import MemoryRepo, memory_store
 from tests.saft.generate import generate
+from tests.saft.stores import client_accounts, client_repo, ledger_objects, ledger_store, nothing_written
 
 
 def run(data: bytes | list[tuple[str, bytes]], *, store=None, repo=None, **request):
-    store = store or memory_store()
-    repo = repo or MemoryRepo()
+    store = store or ledger_store()
+    repo = repo or client_repo()
     files = data if isinstance(data, list) else [("upload.xml", data)]
     sources = [Source(name, len(d), lambda d=d: io.BytesIO(d)) for name, d in files]
     outcome = Importer(store, repo).run(
@@ -75,11 +75,11 @@ def test_a_consistent_file_has_no_warnings():
 
 
 def _refused(data: bytes, code: str) -> dict:
-    outcome, store, repo = run(data)
+    outcome, _store, _repo = run(data)
     assert outcome.status == "FAILED"
     errors = by_code(outcome.errors)
     assert code in errors, outcome.errors
-    assert not store.blobs.objects and not store.manifests.items and not repo.accounts
+    assert nothing_written()
     return errors[code][0]
 
 
@@ -136,15 +136,15 @@ def test_control_totals_that_differ_are_a_warning_with_both_values():
 
 
 def test_validate_only_writes_nothing():
-    outcome, store, repo = run(EXAMPLE_888.read_bytes(), validate_only=True)
+    outcome, _store, _repo = run(EXAMPLE_888.read_bytes(), validate_only=True)
     assert outcome.status == "SUCCEEDED"
     assert outcome.summary["validate_only"] is True
     assert outcome.warnings
-    assert not store.blobs.objects and not repo.accounts
+    assert not ledger_objects() and not client_accounts()
 
 
 def test_the_same_file_twice_is_refused_the_second_time():
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     first, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_a")
     version = store.manifest("org", first.client_account_id).version
     second, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_b")
@@ -154,7 +154,7 @@ def test_the_same_file_twice_is_refused_the_second_time():
 
 
 def test_a_retried_import_that_already_committed_is_not_applied_twice():
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     first, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_a")
     version = store.manifest("org", first.client_account_id).version
     again, _, _ = run(EXAMPLE_888.read_bytes(), store=store, repo=repo, import_id="imp_a")
@@ -177,32 +177,33 @@ def test_split_files_import_as_one_and_an_incomplete_set_is_refused():
     assert outcome.status == "SUCCEEDED", outcome.errors
     assert outcome.counts["entries"] == 8 and outcome.counts["files"] == 2
     assert outcome.warnings == []
-    outcome, store, _repo = run([(names[1], second)])
+    before = set(ledger_objects())
+    outcome, _store, _repo = run([(names[1], second)], import_id="imp_2")
     assert outcome.status == "FAILED"
     assert "split_set" in by_code(outcome.errors)
-    assert not store.blobs.objects
+    assert set(ledger_objects()) == before
 
 
 def test_a_file_for_another_company_than_the_expected_client_account_is_refused():
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     first, _, _ = run(generated(), store=store, repo=repo)
     outcome, _, _ = run(
         EXAMPLE_999.read_bytes(), store=store, repo=repo, client_account_id=first.client_account_id
     )
     assert outcome.status == "FAILED"
     assert outcome.errors[0]["code"] == "client_account_mismatch"
-    assert len(repo.accounts) == 1
+    assert len(client_accounts()) == 1
 
 
 def test_a_restricted_key_cannot_create_a_client_account():
-    outcome, _store, repo = run(generated(), allowed=frozenset({5}))
+    outcome, _store, _repo = run(generated(), allowed=frozenset({5}))
     assert outcome.status == "FAILED"
     assert outcome.errors[0]["code"] == "forbidden"
-    assert not repo.accounts
+    assert not client_accounts()
 
 
 def test_entries_in_a_period_the_ledger_already_has_need_allow_overlap():
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     first, _, _ = run(generated(6), store=store, repo=repo, import_id="imp_a")
     other = io.BytesIO()
     generate(other, 4, seed=99)  # another file for the same company and year
@@ -216,7 +217,7 @@ def test_entries_in_a_period_the_ledger_already_has_need_allow_overlap():
 
 
 def test_a_later_year_keeps_the_ledgers_opening_balances_and_reports_differences():
-    store, repo = memory_store(), MemoryRepo()
+    store, repo = ledger_store(), client_repo()
     first, _, _ = run(generated(6), store=store, repo=repo, import_id="imp_a")
     ca = first.client_account_id
     before = {c: a["opening_balance"] for c, a in store.master(store.manifest("org", ca)).accounts.items()}
