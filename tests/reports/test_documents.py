@@ -170,3 +170,50 @@ def test_large_documents_go_to_s3_with_a_redirect(api, ledger, stack, monkeypatc
     assert obj["Body"].read().startswith(b"%PDF")
     assert obj["ContentType"] == "application/pdf"
     assert "Hovedbok" in obj["ContentDisposition"] or "general" in obj["ContentDisposition"].lower()
+
+
+def _download(stack, url: str) -> bytes:
+    parts = urlsplit(url)
+    bucket, key = parts.netloc.split(".")[0], unquote(parts.path.lstrip("/"))
+    if not key.startswith("outputs/"):
+        bucket, key = key.split("/", 1)
+    return stack.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
+def test_big_ledger_documents_are_queued_with_progress_and_a_download(api, ledger, stack, monkeypatch):
+    from pypdf import PdfReader
+
+    from saldo.render import Format
+    from saldo.reports import jobs
+
+    monkeypatch.setitem(jobs.ASYNC_ABOVE, Format.PDF, 10)
+    res = fetch(api, "general-ledger", "application/pdf", ca=ledger["ca"])
+    assert res.status == 202, res.text
+    body = res.json()
+    assert body["status"] == "QUEUED" and body["estimated_rows"] > 10
+    assert res.headers["location"] == body["status_url"]
+    stack.drain()
+    job = api.get(body["status_url"]).json()
+    assert job["status"] == "SUCCEEDED" and job["progress"] == 100, job
+    assert job["report"] == "general-ledger" and job["format"] == "pdf" and job["pages"] >= 1
+    pdf = _download(stack, job["download_url"])
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == job["pages"]
+    assert job["size_bytes"] == len(pdf)
+
+
+def test_prefer_respond_async_queues_any_ledger_document(api, ledger, stack):
+    from openpyxl import load_workbook
+
+    res = api.get(
+        f"{R}/accounts-receivable",
+        params={"client_account_id": ledger["ca"]},
+        headers={"Accept": XLSX, "Prefer": "respond-async"},
+    )
+    assert res.status == 202, res.text
+    stack.drain()
+    job = api.get(res.json()["status_url"]).json()
+    assert job["status"] == "SUCCEEDED"
+    wb = load_workbook(io.BytesIO(_download(stack, job["download_url"])), read_only=True)
+    assert sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True)) > 3
+    assert api.get("/api/v2/reports/jobs/rj_0000000000000000").status == 404
+    assert api.get("/api/v2/reports/jobs/not-a-job").status == 400

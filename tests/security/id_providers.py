@@ -173,6 +173,18 @@ def reconcile(world: World, owner: Tenant, caller: Tenant) -> Body:
     )
 
 
+# ------------------------------------------------------------------ queued report documents
+@registry.id("/api/v2/reports/jobs/{job_id}")
+def report_job(world: World, t: Tenant) -> str:
+    ca = int(world.id_of(t, "client_account_id"))
+    res = t.api.get(
+        "/api/v2/reports/general-ledger",
+        params={"client_account_id": ca},
+        headers={"accept": "application/pdf", "prefer": "respond-async"},
+    )
+    return ok(res, 202, "queue a general-ledger document")["job_id"]
+
+
 # ------------------------------------------------------------------ SAF-T imports and exports
 # seeds/003: a client account that cannot be found on the data-export endpoint is 400.
 registry.denials["GET /api/v2/reports/data-export"] = frozenset({400, 403})

@@ -13,18 +13,30 @@ from saldo.net import safe_filename
 PRESIGN_SECONDS = 300
 
 
-def store_output(org_id: str, filename: str, content_type: str, source: Any, disposition: str) -> str:
-    """Upload `source` (a path or a file object) and return a presigned GET URL valid for five minutes."""
+def _put(org_id: str, filename: str, content_type: str, source: Any, disposition: str) -> str:
     bucket = settings().document_bucket
     key = f"outputs/{org_id}/{uuid.uuid4().hex}/{safe_filename(filename)}"
-    s3 = client("s3")
     extra = {"ContentType": content_type, "ContentDisposition": disposition}
     if isinstance(source, str):
-        s3.upload_file(source, bucket, key, ExtraArgs=extra)
+        client("s3").upload_file(source, bucket, key, ExtraArgs=extra)
     else:
-        s3.upload_fileobj(source, bucket, key, ExtraArgs=extra)
+        client("s3").upload_fileobj(source, bucket, key, ExtraArgs=extra)
+    return key
+
+
+def presign(key: str, expires: int = PRESIGN_SECONDS) -> str:
     return str(
-        s3.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+        client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": settings().document_bucket, "Key": key}, ExpiresIn=expires
         )
     )
+
+
+def store_output(org_id: str, filename: str, content_type: str, source: Any, disposition: str) -> str:
+    """Upload `source` (a path or a file object) and return a presigned GET URL valid for five minutes."""
+    return presign(_put(org_id, filename, content_type, source, disposition))
+
+
+def store_output_file(org_id: str, filename: str, content_type: str, source: Any, disposition: str) -> str:
+    """Upload a rendered document; returns its key (queued documents hand out a fresh URL on each read)."""
+    return _put(org_id, filename, content_type, source, disposition)

@@ -168,3 +168,20 @@ def account_name(view: LedgerView, code: str) -> str:
 def account_id(view: LedgerView, code: str) -> int | None:
     acc = view.master.accounts.get(code)
     return acc["id"] if acc else None
+
+
+def filter_to_dict(flt: LineFilter) -> dict[str, Any]:
+    """A LineFilter as JSON-safe values (for a queued job)."""
+    out = dict(vars(flt))
+    out["date_from"] = flt.date_from.isoformat() if flt.date_from else None
+    out["date_to"] = flt.date_to.isoformat() if flt.date_to else None
+    out["dimensions"] = {k: sorted(v) for k, v in flt.dimensions.items()}
+    return out
+
+
+def filter_from_dict(data: dict[str, Any]) -> LineFilter:
+    values = dict(data)
+    values["date_from"] = date.fromisoformat(data["date_from"]) if data.get("date_from") else None
+    values["date_to"] = date.fromisoformat(data["date_to"]) if data.get("date_to") else None
+    values["dimensions"] = {k: set(v) for k, v in (data.get("dimensions") or {}).items()}
+    return LineFilter(**values)

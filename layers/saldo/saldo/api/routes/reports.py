@@ -14,18 +14,19 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
 from saldo.api.security import html_headers
-from saldo.errors import BadRequest, Forbidden
+from saldo.errors import BadRequest, Forbidden, NotFound
 from saldo.ledger.query import LedgerView
 from saldo.ledger.service import LedgerService
 from saldo.render import Document, Format, negotiate_format, parse_accept_language, render
 from saldo.reports import common, documents
+from saldo.reports import jobs as report_jobs
 from saldo.reports.balance_sheet import balance_sheet
-from saldo.reports.general_ledger import general_ledger
+from saldo.reports.general_ledger import count_rows, general_ledger
 from saldo.reports.income_statement import income_statement
 from saldo.reports.open_items import open_items_report
 from saldo.reports.trial_balance import trial_balance
@@ -137,6 +138,72 @@ def _deliver(fmt: Format, period: str, body: Callable[[], Any], document: Callab
         )
     finally:
         rendered.cleanup()
+
+
+def _deliver_ledger(
+    fmt: Format,
+    period: str,
+    body: Callable[[], Any],
+    view: LedgerView,
+    report: str,
+    flt: common.LineFilter,
+    echo: dict[str, Any],
+) -> Response:
+    """Ledger documents can be huge: beyond what renders within the request, or when the caller sends
+    `Prefer: respond-async`, the document is queued and the answer is 202 with a status URL."""
+    if fmt is not Format.JSON:
+        rows = count_rows(view, flt)
+        if rows > report_jobs.ASYNC_ABOVE[fmt] or "respond-async" in (_header("prefer") or "").lower():
+            return _queue_document(fmt, period, view, report, flt, echo, rows)
+    return _deliver(fmt, period, body, lambda: documents.ledger_document(view, report, flt, _lang(fmt), echo))
+
+
+def _queue_document(
+    fmt: Format,
+    period: str,
+    view: LedgerView,
+    report: str,
+    flt: common.LineFilter,
+    echo: dict[str, Any],
+    rows: int,
+) -> Response:
+    from saldo.adapters import report_jobs as job_items
+    from saldo.adapters.queue import enqueue
+
+    org_id = current_caller().org_id
+    job_id = report_jobs.new_job_id()
+    job_items.create(org_id, job_id, report, fmt.value, view.account.id, rows)
+    enqueue(report_jobs.message(org_id, job_id, report, fmt, view.account.id, flt, _lang(fmt), echo, rows))
+    status_url = f"/api/v2/reports/jobs/{job_id}"
+    body = {
+        "job_id": job_id,
+        "status": "QUEUED",
+        "status_url": status_url,
+        "estimated_rows": rows,
+        "message": f"The {report} document ({rows} lines) is being prepared; poll the status URL for its "
+        "progress and download link.",
+    }
+    return json_response(202, body, {"Location": status_url, "X-Report-Period": period})
+
+
+@router.get(
+    "/api/v2/reports/jobs/<job_id>",
+    summary="Status and download link of a queued report document",
+    tags=[TAG],
+)
+def get_report_job(job_id: Annotated[str, Path(pattern=r"^rj_[0-9a-f]{16}$", description="Job id")]):
+    from saldo.adapters import report_jobs as job_items
+    from saldo.adapters.outputs import presign
+
+    caller = current_caller()
+    job = job_items.get(caller.org_id, job_id)
+    if job is None or not caller.can_access(int(job["client_account_id"])):
+        raise NotFound(f"Report job {job_id} not found")
+    if job.get("status") == "SUCCEEDED":
+        job["download_url"] = presign(job.pop("output_key"))
+    else:
+        job.pop("output_key", None)
+    return json_response(200, job)
 
 
 def _echo(**filters: Any) -> dict[str, Any]:
@@ -316,11 +383,14 @@ def get_general_ledger(
         free_text=free_text,
         include_drafts=include_drafts,
     )
-    return _deliver(
+    return _deliver_ledger(
         fmt,
         f"{date_from or ''}/{date_to or ''}",
         lambda: general_ledger(view, flt, page_no=page, per_page=per_page),
-        lambda: documents.ledger_document(view, "general-ledger", flt, _lang(fmt), echo),
+        view,
+        "general-ledger",
+        flt,
+        echo,
     )
 
 
@@ -368,7 +438,7 @@ def get_open_items(
         business_partner_id=business_partner_id,
     )
     echo = _echo(business_partner_id=business_partner_id, free_text=free_text, include_drafts=include_drafts)
-    return _deliver(
+    return _deliver_ledger(
         fmt,
         f"{date_from or ''}/{date_to or ''}",
         lambda: open_items_report(
@@ -387,7 +457,10 @@ def get_open_items(
             aging=aging,
             aging_basis=aging_basis,
         ),
-        lambda: documents.ledger_document(view, f"accounts-{kind}", flt, _lang(fmt), echo),
+        view,
+        f"accounts-{kind}",
+        flt,
+        echo,
     )
 
 
