@@ -49,6 +49,7 @@ template-check: install $(SAM_VENV)/.installed
 build: $(SAM_VENV)/.installed
 	$(SAM) build --template template.yaml
 
+## Benchmarks, not part of `make test` (about 15 min; BENCH_QUICK=1: 100k postings only): docs/BENCHMARKS.md.
 bench: install
 	$(PY) -m bench.run
 

@@ -1,0 +1,315 @@
+"""One measurement in a fresh interpreter: `python -m bench.worker <task> '<json args>'`.
+
+Each task prints one JSON line `{"bench_result": {...}}` with its timings, the process's peak RSS (VmHWM
+of its own address space) and the RSS before the measured work, so a figure's own memory can be told
+from the interpreter's and the ledger view's. The tasks read a ledger snapshot (bench/stores.py), never
+moto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.measure import reset_peak_rss, rss_mb, vm_hwm_mb
+
+TASKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def task(fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    TASKS[fn.__name__] = fn
+    return fn
+
+
+def _view(snapshot: str) -> Any:
+    from bench.stores import open_snapshot
+    from saldo.ledger.query import build_view
+
+    store, manifest, account = open_snapshot(Path(snapshot))
+    return build_view(store, manifest, account)
+
+
+class Mark:
+    """Memory at the start of the measured work; VmHWM is reset so the work's own peak can be read."""
+
+    def __init__(self) -> None:
+        self.rss_before = rss_mb()
+        self.hwm_before = vm_hwm_mb()  # the peak of everything before (imports, the ledger view)
+        self.reset = reset_peak_rss()
+
+    def peaks(self) -> dict[str, Any]:
+        during = vm_hwm_mb()
+        return {
+            "rss_before_mb": round(self.rss_before, 1),
+            # VmHWM is per address space: unlike ru_maxrss it does not inherit the parent's peak.
+            "peak_rss_mb": round(max(self.hwm_before, during), 1),
+            "peak_during_mb": round(during, 1) if self.reset else None,
+        }
+
+
+# ------------------------------------------------------------------ the ledger view
+@task
+def view_build(a: dict[str, Any]) -> dict[str, Any]:
+    """Build the DuckDB view of a ledger from local segment files: time and memory (no S3, no moto)."""
+    from bench.stores import open_snapshot
+    from saldo.ledger.query import build_view
+
+    store, manifest, account = open_snapshot(Path(a["snapshot"]))
+    import duckdb  # noqa: F401 - imported before timing
+
+    mark = Mark()
+    start = time.perf_counter()
+    view = build_view(store, manifest, account)
+    seconds = time.perf_counter() - start
+    lines = view.rows("SELECT count(*) FROM lines")[0][0]
+    peaks = mark.peaks()
+    return {"seconds": seconds, "lines": lines, "rss_after_mb": round(rss_mb(), 1), **peaks}
+
+
+# ------------------------------------------------------------------ rendering
+@task
+def render_saldo(a: dict[str, Any]) -> dict[str, Any]:
+    """A general-ledger document of the real ledger (rows from DuckDB) rendered by saldo.render."""
+    from saldo.render import render
+    from saldo.reports.common import LineFilter
+    from saldo.reports.documents import ledger_document
+    from saldo.reports.general_ledger import count_rows
+
+    if a["format"] == "pdf":
+        import fpdf  # noqa: F401 - imported before timing, as a warm Lambda would have it
+    elif a["format"] == "xlsx":
+        import openpyxl  # noqa: F401
+    view = _view(a["snapshot"])
+    flt = LineFilter(date_from=date.fromisoformat(a["date_from"]), date_to=date.fromisoformat(a["date_to"]))
+    rows = count_rows(view, flt)
+    doc = ledger_document(view, "general-ledger", flt, a.get("lang", "nb"), {})
+    mark = Mark()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        out = render(doc, a["format"], tmp_dir=tmp, memory_limit=0)
+        seconds = time.perf_counter() - start
+        size = out.size
+        out.cleanup()
+    return {"rows": rows, "pages": out.pages, "bytes": size, "seconds": seconds, **mark.peaks()}
+
+
+@task
+def raw_openpyxl(a: dict[str, Any]) -> dict[str, Any]:
+    """openpyxl write-only alone: rows × 8 columns (date, int, str, str, str, str, float, float).
+
+    `styled`: every value a `WriteOnlyCell`, the date and amount columns with a number format (one
+    style per format, assigned the way saldo.render.excel does), as a formatted workbook needs.
+    """
+    import openpyxl
+
+    rows = int(a["rows"])
+    styled = bool(a.get("styled"))
+    data = [
+        (
+            date(2025, 1 + i % 12, 1 + i % 28),
+            2025000000 + i,
+            "1920",
+            f"Betaling faktura {i}",
+            f"Kunde {i % 997} AS",
+            "3" if i % 3 else None,
+            float(i % 10000) + 0.25,
+            0.0,
+        )
+        for i in range(min(rows, 5000))
+    ]
+    mark = Mark()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        wb = openpyxl.Workbook(write_only=True)
+        ws = wb.create_sheet("Hovedbok")
+        if styled:
+            from openpyxl.cell import WriteOnlyCell
+
+            formats = ("dd.mm.yyyy", None, None, None, None, None, "#,##0.00", "#,##0.00")
+            styles = []
+            for fmt in formats:
+                proto = WriteOnlyCell(ws, None)
+                if fmt:
+                    proto.number_format = fmt
+                styles.append(proto._style)
+            for i in range(rows):
+                cells = []
+                for value, style in zip(data[i % len(data)], styles, strict=True):
+                    cell = WriteOnlyCell(ws, value)
+                    cell._style = style
+                    cells.append(cell)
+                ws.append(cells)
+        else:
+            for i in range(rows):
+                ws.append(data[i % len(data)])
+        path = Path(tmp) / "raw.xlsx"
+        wb.save(path)
+        seconds = time.perf_counter() - start
+        size = path.stat().st_size
+    return {"rows": rows, "bytes": size, "seconds": seconds, "styled": styled, **mark.peaks()}
+
+
+@task
+def raw_fpdf(a: dict[str, Any]) -> dict[str, Any]:
+    """fpdf2 `cell()` loop alone: A4, 8 bordered columns, 49 rows per page, header on every page."""
+    from fpdf import FPDF
+
+    pages = int(a["pages"])
+    font = a.get("font", "helvetica")
+    mark = Mark()
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        pdf = FPDF(format="A4")
+        pdf.set_auto_page_break(False)
+        if font == "dejavu":
+            from saldo.render.pdf import FONT_DIR
+
+            pdf.add_font("DejaVuSans", "", str(FONT_DIR / "DejaVuSans.ttf"))
+            pdf.add_font("DejaVuSans", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+            family = "DejaVuSans"
+        else:
+            family = "helvetica"
+        widths = (20, 18, 14, 48, 30, 10, 22, 22)
+        header = ("Dato", "Bilag", "Konto", "Tekst", "Kunde/leverandør", "Mva", "Debet", "Kredit")
+        n = 0
+        for _ in range(pages):
+            pdf.add_page()
+            pdf.set_font(family, "B", 8)
+            for w, h in zip(widths, header, strict=True):
+                pdf.cell(w, 5, h, border=1)
+            pdf.ln()
+            pdf.set_font(family, "", 8)
+            for _ in range(49):
+                n += 1
+                cells = (
+                    f"{1 + n % 28:02d}.03.2025",
+                    str(2025000000 + n),
+                    "1920",
+                    f"Betaling faktura {n}",
+                    f"Kunde {n % 997} AS",
+                    "3",
+                    f"{n % 100000:,}.25".replace(",", " "),
+                    "",
+                )
+                for w, text in zip(widths, cells, strict=True):
+                    pdf.cell(w, 5, text, border=1, align="R" if w == 22 else "L")
+                pdf.ln()
+        path = Path(tmp) / "raw.pdf"
+        pdf.output(str(path))
+        seconds = time.perf_counter() - start
+        size = path.stat().st_size
+    return {"pages": pages, "rows": n, "bytes": size, "seconds": seconds, "font": font, **mark.peaks()}
+
+
+# ------------------------------------------------------------------ SAF-T
+@task
+def saft_export(a: dict[str, Any]) -> dict[str, Any]:
+    from saldo.saft.exporter import export_saft
+
+    view = _view(a["snapshot"])
+    mark = Mark()
+    target = Path(a["out"])
+    start = time.perf_counter()
+    with target.open("wb") as fh:
+        summary = export_saft(
+            view,
+            fh,
+            date_from=date.fromisoformat(a["date_from"]),
+            date_to=date.fromisoformat(a["date_to"]),
+            created=datetime(2026, 1, 15, 12, 0, 0),
+            software_version="bench",
+        )
+    seconds = time.perf_counter() - start
+    return {
+        "bytes": target.stat().st_size,
+        "seconds": seconds,
+        "entries": summary.entries,
+        "lines": summary.lines,
+        **mark.peaks(),
+    }
+
+
+@task
+def saft_import(a: dict[str, Any]) -> dict[str, Any]:
+    """Import one SAF-T file into a fresh organization (ledger in a scratch directory)."""
+    from bench.stores import DirBlobs, MemoryManifests, MemoryRepo
+    from saldo.ledger.store import LedgerStore
+    from saldo.saft.importer import Importer, ImportRequest
+    from saldo.saft.safety import Source
+
+    path = Path(a["file"])
+    with tempfile.TemporaryDirectory(prefix="saldo-bench-import-") as tmp:
+        store = LedgerStore(DirBlobs(Path(tmp) / "objects"), MemoryManifests())
+        repo = MemoryRepo()
+        phases: list[tuple[str, float]] = []
+        start = time.perf_counter()
+
+        def progress(pct: int, phase: str) -> None:
+            if not phases or phases[-1][0] != phase:
+                phases.append((phase, time.perf_counter() - start))
+
+        importer = Importer(store, repo, progress=progress, workdir=tmp)
+        req = ImportRequest(
+            org_id="bench",
+            import_id="bench-import",
+            sources=[Source(path.name, path.stat().st_size, lambda: path.open("rb"))],
+        )
+        mark = Mark()
+        start = time.perf_counter()
+        outcome = importer.run(req)
+        seconds = time.perf_counter() - start
+        lines = 0
+        if outcome.client_account_id:
+            manifest = store.manifest("bench", outcome.client_account_id)
+            lines = sum(s.rows for s in manifest.segments if s.kind == "lines")
+    return {
+        "status": outcome.status,
+        "errors": outcome.errors[:3],
+        "bytes": path.stat().st_size,
+        "seconds": seconds,
+        "lines": lines,
+        "phases": phases,
+        **mark.peaks(),
+    }
+
+
+@task
+def raw_iterparse(a: dict[str, Any]) -> dict[str, Any]:
+    """lxml iterparse alone over the same SAF-T file: every Transaction, cleared and detached."""
+    from lxml import etree
+
+    path = Path(a["file"])
+    tag = "{urn:StandardAuditFile-Taxation-Financial:NO}Transaction"
+    mark = Mark()
+    start = time.perf_counter()
+    count = 0
+    for _, el in etree.iterparse(
+        str(path), events=("end",), tag=tag, resolve_entities=False, no_network=True
+    ):
+        count += 1
+        el.clear()
+        parent = el.getparent()
+        while el.getprevious() is not None:
+            del parent[0]
+    seconds = time.perf_counter() - start
+    return {"bytes": path.stat().st_size, "seconds": seconds, "transactions": count, **mark.peaks()}
+
+
+def main(argv: list[str]) -> int:
+    name, args = argv[0], json.loads(argv[1]) if len(argv) > 1 else {}
+    with tempfile.TemporaryDirectory(prefix="saldo-bench-cache-") as cache:
+        os.environ["SALDO_CACHE_DIR"] = cache  # read when saldo.ledger.query is first imported
+        result = TASKS[name](args)
+    print(json.dumps({"bench_result": result}, default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
