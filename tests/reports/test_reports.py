@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -411,3 +411,39 @@ def test_reverse_charge_reports_acquisition_and_deduction(api, ledger):
     assert row["reportable_tax_amount"] == Decimal("-250.00")
     assert body["totals"]["vat_payable"] == 0
     assert all(r["difference"] == 0 for r in body["reconciliation"]), body["reconciliation"]
+
+
+def test_vat_rounds_each_line_half_up_to_the_ore(api, ledger):
+    ca = ledger["ca"]
+    entries = []
+    for base in ("0.02", "0.06", "1.10"):  # × 25 % = 0.005, 0.015, 0.275: ties round away from zero
+        tax = str((Decimal(base) * Decimal("0.25")).quantize(Decimal("0.01"), ROUND_HALF_UP))
+        entries.append(
+            {
+                "posting_date": "2027-01-05",
+                "lines": [
+                    {"account_code": "1500", "debit": str(Decimal(base) + Decimal(tax))},
+                    {
+                        "account_code": "3000",
+                        "credit": base,
+                        "tax_code": "3",
+                        "tax_base_amount": f"-{base}",
+                        "tax_amount": f"-{tax}",
+                    },
+                    {"account_code": "2700", "credit": tax},
+                ],
+            }
+        )
+    assert (
+        api.post(
+            "/api/v2/journal-entries",
+            headers={"Idempotency-Key": "ties"},
+            json_body={"client_account_id": ca, "entries": entries},
+        ).status
+        == 201
+    )
+    row = get(api, "vat", client_account_id=ca, date_from="2027-01-01", date_to="2027-01-31").json()["rows"][
+        0
+    ]
+    assert row["tax_credit_amount"] == Decimal("0.31")  # 0.01 + 0.02 + 0.28, not 0.005 + 0.015 + 0.275
+    assert row["reconciliation_debit_amount"] == row["reconciliation_credit_amount"] == 0

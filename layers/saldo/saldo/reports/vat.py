@@ -14,7 +14,7 @@ compared with the tax amounts of the codes that post to it; a difference gets a 
 from __future__ import annotations
 
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from saldo.ledger.query import LedgerView
@@ -35,34 +35,44 @@ def vat_report(
     where, params = LineFilter(
         date_from=date_from, date_to=date_to, include_drafts=include_drafts, only_tax_lines=True
     ).sql()
+    # One row per tax code, the per-line rounding done in SQL: DECIMAL × DECIMAL is exact and DuckDB's
+    # round() on a DECIMAL rounds half away from zero, as ROUND_HALF_UP does. The factors (rate × base
+    # rate / 10 000) are exact decimals computed here.
+    factors = [
+        (code, (Decimal(tc.get("rate", 0)) * Decimal(tc.get("base_rate", 100)) / Decimal(10000)))
+        for code, tc in view.master.tax_codes.items()
+    ]
+    factor_sql = "(SELECT NULL::VARCHAR AS code, 0::DECIMAL(18,10) AS factor WHERE false)"
+    factor_params: list[Any] = []
+    if factors:
+        factor_sql = (
+            "(SELECT * FROM (VALUES "
+            + ", ".join("(?, ?::DECIMAL(18,10))" for _ in factors)
+            + ") AS t(code, factor))"
+        )
+        factor_params = [v for pair in factors for v in pair]
     lines = view.rows(
         f"""
-        SELECT l.tax_code, coalesce(l.tax_base_amount, 0), coalesce(l.tax_amount, 0), count(*)
-        FROM lines l WHERE {where} GROUP BY ALL""",
-        params,
+        SELECT l.tax_code,
+               sum(CASE WHEN l.tax_base_amount > 0 THEN l.tax_base_amount ELSE 0 END),
+               sum(CASE WHEN l.tax_base_amount < 0 THEN -l.tax_base_amount ELSE 0 END),
+               sum(round(coalesce(l.tax_base_amount, 0) * coalesce(f.factor, 0), 2)),
+               sum(CASE WHEN l.tax_amount > 0 THEN l.tax_amount ELSE 0 END),
+               sum(CASE WHEN l.tax_amount < 0 THEN -l.tax_amount ELSE 0 END)
+        FROM lines l LEFT JOIN {factor_sql} f ON f.code = l.tax_code
+        WHERE {where} GROUP BY l.tax_code""",
+        [*factor_params, *params],
     )
-    per_code: dict[str, dict[str, Any]] = {}
-    for code, base, tax, _count in lines:
-        tc = view.master.tax_codes.get(code, {})
-        rate = Decimal(tc.get("rate", 0)) * Decimal(tc.get("base_rate", 100)) / Decimal(10000)
-        computed = (base * rate).quantize(CENT, ROUND_HALF_UP)
-        agg = per_code.setdefault(
-            code,
-            {
-                "base+": ZERO,
-                "base-": ZERO,
-                "computed": ZERO,
-                "posted+": ZERO,
-                "posted-": ZERO,
-                "computed_total": ZERO,
-            },
-        )
-        # grouped by (code, base, tax): identical lines share one computation, so multiply by count
-        agg["base+"] += base * _count if base > 0 else ZERO
-        agg["base-"] += -base * _count if base < 0 else ZERO
-        agg["computed_total"] += computed * _count
-        agg["posted+"] += tax * _count if tax > 0 else ZERO
-        agg["posted-"] += -tax * _count if tax < 0 else ZERO
+    per_code: dict[str, dict[str, Any]] = {
+        code: {
+            "base+": Decimal(b_pos),
+            "base-": Decimal(b_neg),
+            "computed_total": Decimal(computed).quantize(CENT),
+            "posted+": Decimal(t_pos),
+            "posted-": Decimal(t_neg),
+        }
+        for code, b_pos, b_neg, computed, t_pos, t_neg in lines
+    }
     rows = []
     total_tax = total_acq = ZERO
     for code in sorted(per_code, key=lambda c: (len(c), c)):
