@@ -24,14 +24,7 @@ class SaldoError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "status": self.status,
-            "error": HTTPStatus(self.status).phrase,
-            "message": self.message,
-        }
-        if self.details:
-            out["details"] = self.details
-        return out
+        return error_body(self.status, self.message, self.details)
 
 
 class BadRequest(SaldoError):

@@ -14,7 +14,6 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +137,3 @@ def open_view(store: LedgerStore, org_id: str, account: ClientAccount) -> Ledger
         while len(_views) > VIEW_CACHE_SIZE:
             _views.popitem(last=False)
     return view
-
-
-ZERO = Decimal("0.00")

@@ -156,10 +156,6 @@ def dimension_value_sql(dim_type: str, alias: str = "l") -> str:
     )
 
 
-def grouping_for(view: LedgerView, code: str, lang: str = "en") -> dict[str, str]:
-    return view.master.grouping(code, lang)
-
-
 def account_name(view: LedgerView, code: str) -> str:
     acc = view.master.accounts.get(code)
     return acc["name"] if acc else code
