@@ -211,9 +211,13 @@ def raw_fpdf(a: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------ SAF-T
 @task
 def saft_export(a: dict[str, Any]) -> dict[str, Any]:
+    from bench.stores import open_snapshot
+    from saldo.ledger.query import stream_view
     from saldo.saft.exporter import export_saft
 
-    view = _view(a["snapshot"])
+    # As the export job reads the ledger: a streaming view over the segments, nothing resident.
+    store, manifest, account = open_snapshot(Path(a["snapshot"]))
+    view = stream_view(store, manifest, account)
     mark = Mark()
     target = Path(a["out"])
     start = time.perf_counter()

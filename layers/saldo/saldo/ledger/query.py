@@ -70,45 +70,39 @@ def _source(paths: list[Path], columns: tuple[tuple[str, str], ...]) -> str:
     return f"SELECT * FROM read_parquet([{files}])"
 
 
-def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
-    import duckdb
-
-    master = store.master(manifest)
-    line_paths = [_local_copy(store, k) for k in manifest.segment_keys("lines")]
-    fact_paths = [_local_copy(store, k) for k in manifest.segment_keys("facts")]
-    con = duckdb.connect(config={"threads": 2})
-    con.execute(f"CREATE TABLE facts AS {_source(fact_paths, FACT_COLUMNS)}")
-    has_facts = bool(fact_paths)
-    if has_facts:
-        resolved = f"""
-            SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount,
-                   (c.entry_id IS NOT NULL) AS cancelled,
-                   coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount
-            FROM ({_source(line_paths, LINE_COLUMNS)}) l
-            LEFT JOIN (SELECT DISTINCT entry_id FROM facts WHERE fact_type = 'cancel') c USING (entry_id)
-            LEFT JOIN (SELECT line_uid, sum(CASE WHEN fact_type = 'reconcile' THEN amount ELSE -amount END)
-                       AS reconciled FROM facts WHERE fact_type IN ('reconcile', 'unreconcile')
-                       GROUP BY line_uid) r USING (line_uid)
-            WHERE NOT EXISTS (SELECT 1 FROM facts f WHERE f.fact_type = 'supersede'
-                              AND f.entry_id = l.entry_id AND f.entry_version = l.entry_version)
-              AND NOT EXISTS (SELECT 1 FROM facts f
-                              WHERE f.fact_type = 'delete' AND f.entry_id = l.entry_id)"""
-    else:
-        resolved = f"""
+def _resolved(line_paths: list[Path], has_facts: bool) -> str:
+    """The lines with cancellations, reconciliations, superseded versions and deletions applied."""
+    if not has_facts:
+        return f"""
             SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount, false AS cancelled,
                    0::DECIMAL(18,2) AS reconciled_amount
             FROM ({_source(line_paths, LINE_COLUMNS)}) l"""
-    # `rn` numbers the lines in report order, so a page of the general ledger is a range of rn values
-    # instead of a sort of the whole ledger.
-    con.execute(f"""CREATE TABLE lines AS SELECT row_number() OVER (ORDER BY posting_date, sequence_number,
-                    entry_id, line_id) AS rn, * FROM ({resolved}) ORDER BY rn""")
-    # Summary reports (trial balance, balance sheet, income statement) read this daily aggregate when
-    # their filters allow it: a few thousand rows instead of every line.
-    con.execute("""CREATE TABLE daily AS
-                   SELECT account_code, relation_type, relation_id, posting_date, is_draft,
-                          sum(amount)::DECIMAL(18,2) AS amount, sum(debit)::DECIMAL(18,2) AS debit,
-                          sum(credit)::DECIMAL(18,2) AS credit
-                   FROM lines GROUP BY ALL ORDER BY posting_date""")
+    return f"""
+        SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount,
+               (c.entry_id IS NOT NULL) AS cancelled,
+               coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount
+        FROM ({_source(line_paths, LINE_COLUMNS)}) l
+        LEFT JOIN (SELECT DISTINCT entry_id FROM facts WHERE fact_type = 'cancel') c USING (entry_id)
+        LEFT JOIN (SELECT line_uid, sum(CASE WHEN fact_type = 'reconcile' THEN amount ELSE -amount END)
+                   AS reconciled FROM facts WHERE fact_type IN ('reconcile', 'unreconcile')
+                   GROUP BY line_uid) r USING (line_uid)
+        WHERE NOT EXISTS (SELECT 1 FROM facts f WHERE f.fact_type = 'supersede'
+                          AND f.entry_id = l.entry_id AND f.entry_version = l.entry_version)
+          AND NOT EXISTS (SELECT 1 FROM facts f
+                          WHERE f.fact_type = 'delete' AND f.entry_id = l.entry_id)"""
+
+
+def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> tuple[Any, list[Path], bool]:
+    import duckdb
+
+    line_paths = [_local_copy(store, k) for k in manifest.segment_keys("lines")]
+    fact_paths = [_local_copy(store, k) for k in manifest.segment_keys("facts")]
+    con = duckdb.connect(config={"threads": 2, **config})
+    con.execute(f"CREATE TABLE facts AS {_source(fact_paths, FACT_COLUMNS)}")
+    return con, line_paths, bool(fact_paths)
+
+
+def _master_tables(con: Any, master: MasterData) -> None:
     con.execute("""CREATE TABLE accounts (account_id BIGINT, code VARCHAR, name VARCHAR,
                    opening_balance DECIMAL(18,2))""")
     rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]
@@ -118,6 +112,42 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
     partners = [(pid, p["name"]) for pid, p in master.business_partners.items()]
     if partners:
         con.executemany("INSERT INTO partners VALUES (?, ?)", partners)
+
+
+def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
+    """The resident view the reports read: `lines` and `daily` loaded into memory, cached per version."""
+    master = store.master(manifest)
+    con, line_paths, has_facts = _connect(store, manifest, {})
+    # `rn` numbers the lines in report order, so a page of the general ledger is a range of rn values
+    # instead of a sort of the whole ledger.
+    con.execute(f"""CREATE TABLE lines AS SELECT row_number() OVER (ORDER BY posting_date, sequence_number,
+                    entry_id, line_id) AS rn, * FROM ({_resolved(line_paths, has_facts)}) ORDER BY rn""")
+    # Summary reports (trial balance, balance sheet, income statement) read this daily aggregate when
+    # their filters allow it: a few thousand rows instead of every line.
+    con.execute("""CREATE TABLE daily AS
+                   SELECT account_code, relation_type, relation_id, posting_date, is_draft,
+                          sum(amount)::DECIMAL(18,2) AS amount, sum(debit)::DECIMAL(18,2) AS debit,
+                          sum(credit)::DECIMAL(18,2) AS credit
+                   FROM lines GROUP BY ALL ORDER BY posting_date""")
+    _master_tables(con, master)
+    return LedgerView(con, manifest, master, account, threading.Lock())
+
+
+def stream_view(
+    store: LedgerStore, manifest: Manifest, account: ClientAccount, memory_limit: str = "192MB"
+) -> LedgerView:
+    """A view for one pass over the whole ledger (the SAF-T export): nothing resident, bounded memory.
+
+    `lines` is a DuckDB view over the segment files, so each query scans the Parquet; sorts beyond
+    `memory_limit` spill to the function's /tmp. No `rn` and no `daily`: reports use `build_view`.
+    """
+    spill = CACHE_DIR / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    config = {"memory_limit": memory_limit, "temp_directory": str(spill), "preserve_insertion_order": False}
+    master = store.master(manifest)
+    con, line_paths, has_facts = _connect(store, manifest, config)
+    con.execute(f"CREATE VIEW lines AS {_resolved(line_paths, has_facts)}")
+    _master_tables(con, master)
     return LedgerView(con, manifest, master, account, threading.Lock())
 
 

@@ -20,6 +20,7 @@ from saldo import __version__
 from saldo.config import settings
 from saldo.errors import NotFound
 from saldo.jobs import PermanentJobError, register
+from saldo.ledger.query import stream_view
 from saldo.saft import aws
 from saldo.saft.exporter import export_saft, file_name
 from saldo.saft.importer import Importer, ImportRequest
@@ -137,7 +138,8 @@ def run_export(message: dict[str, Any]) -> None:
     name = file_name(account.registration_number, created)
     zip_name = name[:-4] + ".zip"
     key = f"outputs/saft/{org_id}/{export_id}/{zip_name}"
-    view = service.view(account)
+    # One pass over the whole ledger: a streaming view keeps memory bounded whatever its size.
+    view = stream_view(service.store, service.store.manifest(org_id, account.id), account)
     with tempfile.TemporaryDirectory(prefix="saldo-export-") as tmp:
         path = Path(tmp) / "export.zip"
         with (
