@@ -10,7 +10,7 @@ from enum import Enum
 import pytest
 from pydantic import BaseModel
 
-from saldo.jsonenc import dumps, loads
+from saldo.jsonenc import RawJSON, dumps, loads
 
 
 class Kind(Enum):
@@ -43,3 +43,10 @@ def test_loads_reads_amounts_as_decimal_and_unknown_types_are_refused():
     assert loads('{"x": 0.10}')["x"] == Decimal("0.10")
     with pytest.raises(TypeError):
         dumps({"x": object()})
+
+
+def test_raw_json_is_written_as_is_wherever_it_sits():
+    raw = RawJSON('[{"amount":1.50}]')
+    assert dumps(raw) == '[{"amount":1.50}]'
+    assert dumps({"data": raw}) == '{"data": [{"amount":1.50}]}'
+    assert dumps([raw, "[1]"]) == '[[{"amount":1.50}], "[1]"]'

@@ -91,8 +91,16 @@ def _write(obj: Any, out: list[str]) -> None:
         _other(obj, out)
 
 
+class RawJSON(str):
+    """JSON text made elsewhere (the general ledger's rows come from DuckDB's `to_json`): written as is."""
+
+    __slots__ = ()
+
+
 def _other(obj: Any, out: list[str]) -> None:
-    if obj is True:
+    if type(obj) is RawJSON:
+        out.append(obj)
+    elif obj is True:
         out.append("true")
     elif obj is False:
         out.append("false")

@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+# The control accounts of the accounts receivable and payable reports (customer and supplier ledgers).
+CONTROL_ACCOUNTS: dict[str, list[str]] = {"receivable": ["1500"], "payable": ["2400"]}
+
 CLASS_NAMES: dict[str, tuple[str, str]] = {
     "1": ("Eiendeler", "Assets"),
     "2": ("Egenkapital og gjeld", "Equity and liabilities"),

@@ -14,11 +14,14 @@ from itertools import pairwise
 from typing import Any, Literal
 
 from saldo.errors import BadRequest
+from saldo.ledger.accountplan import CONTROL_ACCOUNTS
 from saldo.ledger.query import LedgerView
-from saldo.reports.common import CONTROL_ACCOUNTS, ZERO, LineFilter
+from saldo.reports.common import ZERO, LineFilter
 from saldo.reports.general_ledger import page
 
 Basis = Literal["due_date", "document_date"]
+# The view's copy of the control accounts' lines (saldo/ledger/query.py).
+OPEN_ITEMS = "open_item_lines"
 
 
 def parse_buckets(value: str) -> list[int]:
@@ -53,16 +56,19 @@ def ageing(
         if basis == "due_date"
         else "coalesce(l.ro_document_date, l.posting_date)"
     )
+    # One scan: the open amounts by age and the control balance (the same lines, all of them).
     rows = view.rows(
         f"""
         SELECT date_diff('day', {basis_sql}, ?::DATE) AS days,
-               sum(l.amount - sign(l.amount) * l.reconciled_amount) AS open_amount
-        FROM lines l WHERE {where} GROUP BY ALL""",
+               sum(l.amount - sign(l.amount) * l.reconciled_amount) AS open_amount, sum(l.amount) AS moved
+        FROM {OPEN_ITEMS} l WHERE {where} GROUP BY ALL""",
         [as_of, *params],
     )
     labels = ["not_due"] + [f"{lo + 1}-{hi}" for lo, hi in pairwise(edges)] + [f"{edges[-1] + 1}+"]
     amounts = dict.fromkeys(labels, ZERO)
-    for days, amount in rows:
+    moved = ZERO
+    for days, amount, moved_at_age in rows:
+        moved += moved_at_age
         if days <= edges[0]:
             label = "not_due"
         else:
@@ -77,15 +83,6 @@ def ageing(
         opening = sum(
             (view.master.accounts[c]["opening_balance"] for c in accounts if c in view.master.accounts), ZERO
         )
-    balance_where, balance_params = LineFilter(
-        date_to=as_of,
-        include_drafts=include_drafts,
-        account_codes=accounts,
-        business_partner_id=business_partner_id,
-    ).sql()
-    moved = view.rows(
-        f"SELECT coalesce(sum(l.amount), 0) FROM lines l WHERE {balance_where}", balance_params
-    )[0][0]
     buckets = [{"bucket": label, "amount": amounts[label]} for label in labels]
     if opening:
         buckets.append({"bucket": "opening_balance", "amount": opening})
@@ -128,7 +125,7 @@ def open_items_report(
         free_text=free_text,
         business_partner_id=business_partner_id,
     )
-    out = page(view, flt, page_no=page_no, per_page=per_page)
+    out = page(view, flt, page_no=page_no, per_page=per_page, table=OPEN_ITEMS)
     if aging is not None:
         out["summary"] = ageing(
             view,

@@ -20,6 +20,7 @@ from saldo.api.app import json_response
 from saldo.api.auth import current_caller
 from saldo.api.security import html_headers
 from saldo.errors import BadRequest, Forbidden, NotFound
+from saldo.ledger.accountplan import CONTROL_ACCOUNTS
 from saldo.ledger.query import LedgerView
 from saldo.ledger.service import LedgerService
 from saldo.render import Document, Format, negotiate_format, parse_accept_language, render
@@ -433,7 +434,7 @@ def get_open_items(
         include_drafts=include_drafts,
         include_cancelled=include_cancelled,
         include_reconciled=include_reconciled,
-        account_codes=common.CONTROL_ACCOUNTS[kind],
+        account_codes=CONTROL_ACCOUNTS[kind],
         free_text=free_text,
         business_partner_id=business_partner_id,
     )
