@@ -42,24 +42,26 @@ def vat_report(
         (code, (Decimal(tc.get("rate", 0)) * Decimal(tc.get("base_rate", 100)) / Decimal(10000)))
         for code, tc in view.master.tax_codes.items()
     ]
-    factor_sql = "(SELECT NULL::VARCHAR AS code, 0::DECIMAL(18,10) AS factor WHERE false)"
+    # The factor as a CASE over the codes, not a join: a join to a VALUES list made this scan 8× slower.
+    factor_sql = "0"
     factor_params: list[Any] = []
     if factors:
         factor_sql = (
-            "(SELECT * FROM (VALUES "
-            + ", ".join("(?, ?::DECIMAL(18,10))" for _ in factors)
-            + ") AS t(code, factor))"
+            "CASE l.tax_code "
+            + " ".join(f"WHEN ? THEN {format(f, 'f')}::DECIMAL(18,10)" for _, f in factors)
+            + " ELSE 0 END"
         )
-        factor_params = [v for pair in factors for v in pair]
+        # The factors are written as literals (exact decimals made here) so DuckDB folds their casts.
+        factor_params = [code for code, _ in factors]
     lines = view.rows(
         f"""
         SELECT l.tax_code,
                sum(CASE WHEN l.tax_base_amount > 0 THEN l.tax_base_amount ELSE 0 END),
                sum(CASE WHEN l.tax_base_amount < 0 THEN -l.tax_base_amount ELSE 0 END),
-               sum(round(coalesce(l.tax_base_amount, 0) * coalesce(f.factor, 0), 2)),
+               sum(round(coalesce(l.tax_base_amount, 0) * {factor_sql}, 2)),
                sum(CASE WHEN l.tax_amount > 0 THEN l.tax_amount ELSE 0 END),
                sum(CASE WHEN l.tax_amount < 0 THEN -l.tax_amount ELSE 0 END)
-        FROM lines l LEFT JOIN {factor_sql} f ON f.code = l.tax_code
+        FROM lines l
         WHERE {where} GROUP BY l.tax_code""",
         [*factor_params, *params],
     )
@@ -132,7 +134,15 @@ def vat_report(
             "reportable_acquisition_tax_amount": total_acq,
             "vat_payable": total_tax + total_acq,
         },
-        "reconciliation": reconcile_accounts(view, date_from, date_to, include_drafts, lang, total_acq),
+        "reconciliation": reconcile_accounts(
+            view,
+            date_from,
+            date_to,
+            include_drafts,
+            lang,
+            total_acq,
+            {code: agg["posted+"] - agg["posted-"] for code, agg in per_code.items()},
+        ),
     }
 
 
@@ -146,9 +156,16 @@ def output_account(view: LedgerView) -> str | None:
 
 
 def reconcile_accounts(
-    view: LedgerView, date_from: date, date_to: date, include_drafts: bool, lang: str, acquisition: Decimal
+    view: LedgerView,
+    date_from: date,
+    date_to: date,
+    include_drafts: bool,
+    lang: str,
+    acquisition: Decimal,
+    posted_by_code: dict[str, Decimal],
 ) -> list[dict[str, Any]]:
-    """Per VAT account: movement in taxed entries against the tax amounts of the codes posting to it.
+    """Per VAT account: movement in taxed entries against the tax amounts of the codes posting to it
+    (`posted_by_code`: the lines' tax amounts per tax code in the period).
 
     Reverse-charge acquisition VAT is computed, not carried on a line, and is posted (as a credit) to the
     output VAT account, so that account is expected to move by the codes' tax amounts less it.
@@ -161,18 +178,22 @@ def reconcile_accounts(
         return []
     out_account = output_account(view)
     where, params = LineFilter(date_from=date_from, date_to=date_to, include_drafts=include_drafts).sql()
+    # One scan for every VAT account: its movement within entries that carry a tax code.
+    moved_by_account = dict(
+        view.rows(
+            f"""
+            SELECT l.account_code, sum(l.amount) FROM lines l
+            WHERE {where} AND list_contains(?::VARCHAR[], l.account_code)
+              AND l.entry_id IN (SELECT DISTINCT l.entry_id FROM lines l
+                                 WHERE {where} AND l.tax_code IS NOT NULL)
+            GROUP BY 1""",
+            [*params, sorted(by_account), *params],
+        )
+    )
     out = []
     for account, codes in sorted(by_account.items()):
-        moved, by_codes = view.rows(
-            f"""
-            WITH taxed AS (SELECT DISTINCT entry_id FROM lines l WHERE {where} AND l.tax_code IS NOT NULL)
-            SELECT
-              (SELECT coalesce(sum(l.amount), 0) FROM lines l
-               WHERE {where} AND l.account_code = ? AND l.entry_id IN (SELECT entry_id FROM taxed)),
-              (SELECT coalesce(sum(l.tax_amount), 0) FROM lines l
-               WHERE {where} AND l.tax_code IN (SELECT unnest(?::VARCHAR[])))""",
-            [*params, *params, account, *params, codes],
-        )[0]
+        moved = moved_by_account.get(account, ZERO)
+        by_codes = sum((posted_by_code.get(c, ZERO) for c in codes), ZERO)
         acquired = acquisition if account == out_account else ZERO
         expected = Decimal(by_codes) - acquired
         difference = Decimal(moved) - expected
