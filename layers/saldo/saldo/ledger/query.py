@@ -24,7 +24,16 @@ from saldo.ledger.schema import FACT_COLUMNS, LINE_COLUMNS
 from saldo.ledger.store import LedgerStore, Manifest
 
 CACHE_DIR = Path(os.environ.get("SALDO_CACHE_DIR", "/tmp/saldo-cache"))  # noqa: S108 - Lambda's scratch space
-VIEW_CACHE_SIZE = 4
+# Cached views may use this share of the function's memory (a 1M-line view holds about 0.5 GB); the
+# least recently used go first, the newest always stays.
+VIEW_CACHE_SHARE = 0.5
+VIEW_CACHE_MAX = 8
+
+
+def view_cache_budget() -> int:
+    """Bytes of DuckDB memory the cached views may hold in this function."""
+    memory_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") or 3008)
+    return int(memory_mb * 1024 * 1024 * VIEW_CACHE_SHARE)
 
 
 @dataclass
@@ -34,6 +43,7 @@ class LedgerView:
     master: MasterData
     account: ClientAccount
     lock: threading.Lock
+    memory_bytes: int = 0
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self.lock:
@@ -169,8 +179,12 @@ def open_view(store: LedgerStore, org_id: str, account: ClientAccount) -> Ledger
             view.account = account
             return view
     view = build_view(store, manifest, account)
+    view.memory_bytes = view.rows("SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()")[0][0] or 0
     with _views_lock:
         _views[key] = view
-        while len(_views) > VIEW_CACHE_SIZE:
+        budget = view_cache_budget()
+        while len(_views) > 1 and (
+            len(_views) > VIEW_CACHE_MAX or sum(v.memory_bytes for v in _views.values()) > budget
+        ):
             _views.popitem(last=False)
     return view
