@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+import zipfile
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -190,3 +192,81 @@ def test_large_general_ledger_streams_to_workbook(tmp_path: Any) -> None:
     assert debit == totals["debit"]
     assert last[0] == "Sum totalt"
     assert _dec(last[3]) == totals["debit"] and _dec(last[4]) == totals["credit"]
+
+
+def _sheet_xml(doc: Document, negative_red: bool = False) -> bytes:
+    buf = io.BytesIO()
+    write_xlsx(doc, buf, negative_red=negative_red)
+    with zipfile.ZipFile(buf) as z:
+        return z.read("xl/worksheets/sheet1.xml")
+
+
+def _varied() -> Document:
+    """Every kind of value and row, and text XML must escape."""
+    meta = ReportMeta(
+        kind="x", title="Blandet & <test>", company_name="A & B", generated_at=samples.GENERATED
+    )
+    cols = [
+        Column("d", "Dato", "date"),
+        Column("t", "Tekst"),
+        Column("p", "Sats", "percent"),
+        Column("n", "Antall", "integer"),
+        Column("a", "Beløp", "amount"),
+        Column("u", "Merknad"),
+    ]
+    rows = [
+        Row.detail(
+            {"d": date(2025, 2, 28), "t": "=SUM(A1:A2)", "p": Decimal("25"), "n": 3, "a": Decimal("-0.004")}
+        ),
+        Row.detail({"t": "#N/A", "u": " leading", "a": Decimal("12345678901234567.891")}),
+        Row.detail({"t": "bell\x07 char", "u": "trailing ", "n": Decimal("2.5")}),
+        Row.detail({"t": "a & b < c > d \"q\" 'a'", "u": "tab\there\nnew\rreturn", "d": "2025-03-04"}),
+        Row.detail({"t": "æøå ÆØÅ ŋŧđčšž 😀 \u2028 \x7f \x85", "u": "", "d": datetime(2025, 3, 4, 12, 30)}),
+        Row.detail({"t": 12345, "u": Decimal("1.5"), "d": datetime(2025, 3, 4, 12, 30, tzinfo=UTC)}),
+        Row.detail({"t": True, "u": 1.25, "a": 5, "d": time(12, 30)}),  # a time: left to openpyxl
+        Row.detail({"t": "x" * 40_000}),
+        Row.group("Gruppe & co", 1),
+        Row.detail({"t": "inne"}, level=2),
+        Row.subtotal("Sum gruppe", {"a": Decimal("10")}, 1),
+        Row.detail(["2025-01-01", "seq", Decimal("1"), 2, Decimal("3.333")], level=9),
+        Row.total("Totalt", {"a": Decimal("10"), "p": Decimal("-12.5")}),
+    ]
+    return Document(meta, cols, rows)
+
+
+@pytest.mark.parametrize(
+    ("make", "negative_red"),
+    [
+        (samples.balance_sheet, True),
+        (samples.income_statement, False),
+        (lambda: samples.general_ledger(300, lang="en"), False),
+        (_varied, False),
+    ],
+)
+def test_rows_written_as_xml_are_what_openpyxl_writes(
+    monkeypatch: pytest.MonkeyPatch, make: Callable[[], Document], negative_red: bool
+) -> None:
+    """Data rows are serialised by Saldo, not through openpyxl's cells: the sheet must not change."""
+    from saldo.render import excel
+
+    serialise = excel._RowSerializer.row_xml
+    direct_rows = 0
+
+    def counting(self: Any, row: Row, idx: int, outline: int) -> bytes | None:
+        nonlocal direct_rows
+        xml = serialise(self, row, idx, outline)
+        direct_rows += xml is not None
+        return xml
+
+    monkeypatch.setattr(excel._RowSerializer, "row_xml", counting)
+    direct = _sheet_xml(make(), negative_red)
+    assert direct_rows > 0
+    monkeypatch.setattr(excel._RowSerializer, "row_xml", lambda self, row, idx, outline: None)
+    assert _sheet_xml(make(), negative_red) == direct
+
+
+def test_text_that_xml_cannot_hold_is_dropped() -> None:
+    meta = ReportMeta(kind="x", title="Test", company_name="Y")
+    doc = Document(meta, [Column("t", "Tekst")], [Row.detail({"t": "a\ud800b\ufffec\uffffd"})])
+    ws = _load(doc).active
+    assert ws.cell(_header_row(ws, "Tekst") + 1, 1).value == "abcd"

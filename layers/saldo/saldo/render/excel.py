@@ -7,10 +7,15 @@ reader's own separators, ``1 234 567,89`` in Norwegian Excel), dates are real da
 ``dd.mm.yyyy`` (nb) or ``yyyy-mm-dd`` (en). Group headers, subtotals and totals are bold; detail rows
 carry outline levels so a reader can fold the hierarchy with Excel's grouping buttons. The print setup is
 A4, fit to page width, with page header and footer (``Side &P av &N``).
+
+openpyxl writes the workbook, the styles and everything around the rows; the data rows themselves are
+serialised to the sheet's XML here (`_RowSerializer`), byte for byte what openpyxl would write for the
+same cells, because creating and serialising a cell object per value was most of a large report's time.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -35,7 +40,8 @@ INTEGER_FORMAT = "#,##0"
 PERCENT_FORMAT = "0.00%"
 DATE_FORMATS = {"nb": "dd.mm.yyyy", "en": "yyyy-mm-dd"}
 
-_ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
+# Control characters, lone surrogates and U+FFFE/U+FFFF: none of them can be written to XML.
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 MAX_CELL_TEXT = 32767
 MAX_OUTLINE = 7
@@ -71,6 +77,7 @@ class _Styles:
         self.columns = columns
         self.lang = lang
         self._cache: dict[tuple[str, int, int], Any] = {}
+        self._ids: dict[tuple[str, int, int], str] = {}
         self.Alignment = Alignment
         # Regular cells keep the workbook's default font (Calibri 11), so unstyled text matches.
         self.font_bold = Font(name="Calibri", size=11, bold=True)
@@ -127,6 +134,22 @@ class _Styles:
                 proto.alignment = self.Alignment(indent=indent)
         self._cache[key] = proto._style
         return proto._style
+
+    def style_attr(self, kind: str, col_index: int, indent: int = 0) -> str:
+        """`` s="N"`` for a cell of this style, or ``""`` for the default style (as openpyxl writes it).
+
+        The workbook registers a style when the first cell using it is written, exactly as
+        ``cell.style_id`` does, so the style numbers come out the same.
+        """
+        key = (kind, col_index, indent)
+        attr = self._ids.get(key)
+        if attr is None:
+            style = self.style(kind, col_index, indent)
+            attr = (
+                f' s="{self.ws.parent._cell_styles.add(style)}"' if style is not None and any(style) else ""
+            )
+            self._ids[key] = attr
+        return attr
 
     def meta(self, title: bool = False) -> Any:
         key = ("title" if title else "meta", 0, 0)
@@ -189,6 +212,7 @@ class _SheetWriter:
         self.sheets = 0
         self.ws: Any = None
         self.st: _Styles | None = None
+        self.serializer: _RowSerializer | None = None
         self.row_idx = 0
         self.header_row = 0
         self.data_rows = 0
@@ -232,12 +256,14 @@ class _SheetWriter:
         self.header_row = len(title_rows) + 2
         freeze_col = 1 + min(leading_text_span(self.columns), 2) if len(self.columns) > 8 else 1
         ws.freeze_panes = f"{get_column_letter(freeze_col)}{self.header_row + 1}"
+        _open_stream(ws)
         for r in title_rows:
             ws.append(r)
         ws.append([])
         ws.append([_cell(ws, col.title(lang), st.style("header", i)) for i, col in enumerate(self.columns)])
         self.row_idx = self.header_row
         self.data_rows = 0
+        self.serializer = _RowSerializer(self)
         self._print_setup()
 
     @property
@@ -303,6 +329,10 @@ class _SheetWriter:
             count += 1
             idx = self.row_idx
             outline = min(max(row.level - 1, 0), MAX_OUTLINE)
+            xml = self.serializer.row_xml(row, idx, outline)  # type: ignore[union-attr]
+            if xml is not None:
+                ws.append(_RowXml((idx, xml)))
+                continue
             if outline:
                 ws.row_dimensions[idx] = RowDimension(ws, index=idx, outlineLevel=outline)
             ws.append(_row_cells(ws, self.st, row, self.keys, self.columns, self.lang))
@@ -314,15 +344,25 @@ class _SheetWriter:
         return count
 
 
+class _RowXml(tuple[int, bytes]):
+    """A data row already serialised to ``<row>`` XML: (row number, bytes)."""
+
+
 def _fast_rows(ws: Any) -> None:
-    """Let the write-only sheet take ready-made cells without openpyxl's try/except per cell.
+    """Let the write-only sheet take ready-made cells and rows without openpyxl's work per cell.
 
     openpyxl assigns every appended value to a scratch cell and falls back on ValueError when the
-    value is a cell; that exception (with its repr) costs more than writing the cell.
+    value is a cell; that exception (with its repr) costs more than writing the cell. A `_RowXml`
+    passes through untouched to `SheetStream.write_row`.
     """
     from openpyxl.cell import Cell, WriteOnlyCell
 
-    def values_to_row(values: Any, row_idx: int) -> Iterator[Any]:
+    def values_to_row(values: Any, row_idx: int) -> Any:
+        if type(values) is _RowXml:
+            return values
+        return _cells(values, row_idx)
+
+    def _cells(values: Any, row_idx: int) -> Iterator[Any]:
         for col_idx, value in enumerate(values, 1):
             if value is None:
                 continue
@@ -332,6 +372,132 @@ def _fast_rows(ws: Any) -> None:
             yield cell
 
     ws._values_to_row = values_to_row
+
+
+@functools.cache
+def _stream_class() -> type:
+    from lxml import etree
+    from openpyxl.worksheet._writer import WorksheetWriter, create_temporary_file
+
+    class SheetStream(WorksheetWriter):  # type: ignore[misc]
+        """openpyxl's worksheet writer on a file Saldo can also write to: a `_RowXml` goes straight in.
+
+        openpyxl serialises through lxml's incremental writer into a temporary file; flushing it
+        and then writing the row's bytes to the same file puts the row where openpyxl would have.
+        Everything else (sheet properties, views, columns, the title block, the tail) is openpyxl's.
+        """
+
+        def __init__(self, ws: Any) -> None:
+            self.path = create_temporary_file()
+            self.file = open(self.path, "wb")  # noqa: SIM115 - closed in close()
+            super().__init__(ws, out=self.file)
+
+        def write_row(self, xf: etree.xmlfile, row: Any, row_idx: int) -> None:
+            if type(row) is _RowXml:
+                if row[0] != row_idx:
+                    raise RuntimeError(f"Row {row[0]} written as row {row_idx}")
+                xf.flush()
+                self.file.write(row[1])
+            else:
+                super().write_row(xf, row, row_idx)
+
+        def close(self) -> None:
+            super().close()
+            if not self.file.closed:
+                self.file.close()
+            self.out = self.path  # the workbook copies the file from its path, then cleanup() removes it
+
+    return SheetStream
+
+
+def _open_stream(ws: Any) -> None:
+    """Start the sheet's XML (what openpyxl does on the first append) with a `SheetStream`."""
+    ws._writer = _stream_class()(ws)
+    ws._writer.write_top()
+
+
+def _xml_text(value: str) -> str:
+    """Text escaped as lxml escapes it (``&``, ``<``, ``>`` and carriage returns)."""
+    if "&" in value:
+        value = value.replace("&", "&amp;")
+    if "<" in value:
+        value = value.replace("<", "&lt;")
+    if ">" in value:
+        value = value.replace(">", "&gt;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    return value
+
+
+def _number(value: Any) -> str:
+    """A number as openpyxl writes it (its ``safe_string``: ``%.16g`` of the value as a float)."""
+    return "%.16g" % value  # noqa: UP031 - exactly openpyxl's format; str.format would not convert Decimals
+
+
+class _RowSerializer:
+    """Data rows as ``<row>`` XML, byte for byte what openpyxl's cell writer makes of `_row_cells`.
+
+    openpyxl spends most of a large workbook creating, typing and serialising a cell object per value;
+    here a row is one string. Values it does not know (anything but text, whole numbers, Decimals and
+    dates) make `row_xml` return None and the row goes through openpyxl's cells instead.
+    """
+
+    def __init__(self, writer: _SheetWriter) -> None:
+        from openpyxl.utils import get_column_letter
+        from openpyxl.utils.datetime import to_excel
+
+        self.writer = writer
+        self.columns = writer.columns
+        self.keys = writer.keys
+        self.lang = writer.lang
+        self.letters = [get_column_letter(i) for i in range(1, len(self.columns) + 1)]
+        wb = writer.wb
+        self.epoch = wb.epoch
+        self.dates = not wb.iso_dates
+        self.to_excel = to_excel
+
+    def row_xml(self, row: Row, idx: int, outline: int) -> bytes | None:
+        st = self.writer.st
+        assert st is not None
+        lang = self.lang
+        kind = row.kind
+        indent = max(row.level - 1, 0) if kind != "total" else 0
+        label_text = row.label if kind != "detail" else None
+        values = row.values(self.keys)
+        r = str(idx)
+        parts = [f'<row r="{r}" outlineLevel="{outline}">' if outline else f'<row r="{r}">']
+        for i, col in enumerate(self.columns):
+            value = values[i]
+            if i == 0 and label_text and value is None:
+                v: Any = _clean_text(label_text)
+                s = st.style_attr(kind, 0, indent)
+            else:
+                v = _excel_value(value, col, lang)
+                s = st.style_attr(kind, i, indent if i == 0 else 0)
+            ref = self.letters[i] + r
+            t = type(v)
+            if v is None:
+                if s:  # a styled empty cell (shading, rules) is written; an unstyled one is not
+                    parts.append(f'<c r="{ref}"{s} t="n"></c>')
+            elif t is str:
+                # Every text is a string cell, never a formula or an error value (see _cell).
+                if not v:
+                    parts.append(f'<c r="{ref}"{s} t="inlineStr"></c>')
+                else:
+                    space = ' xml:space="preserve"' if v != v.strip() else ""
+                    parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>')
+            elif t is Decimal or t is int:
+                if t is Decimal and not v.is_finite():
+                    return None
+                parts.append(f'<c r="{ref}"{s} t="n"><v>{_number(v)}</v></c>')
+            elif t is date or t is datetime:
+                if not self.dates or (t is datetime and v.tzinfo is not None):
+                    return None
+                parts.append(f'<c r="{ref}"{s} t="n"><v>{_number(self.to_excel(v, self.epoch))}</v></c>')
+            else:
+                return None
+        parts.append("</row>")
+        return "".join(parts).encode("ascii", "xmlcharrefreplace")
 
 
 def write_xlsx(
