@@ -603,11 +603,11 @@ of rows (Excel, 8 columns) or pages (PDF, 8 columns).
 
 ## SAF-T Financial
 
-Export: `export_saft` of the whole year from a view of the ledger to a 1.30 XML file. Import: that file
-into a fresh organization with `Importer.run` (upload checks, XSD-validating streaming parse, spill,
+Export: `export_saft` of the whole year to a 1.30 XML file, reading the ledger as the export job does,
+through `stream_view` (DuckDB over the segment files with a memory limit, nothing resident). Import: that
+file into a fresh organization with `Importer.run` (upload checks, XSD-validating streaming parse, spill,
 validation, one ledger commit; the blob store is a scratch directory). Each run in a fresh interpreter;
-the export's peak includes the ledger view it reads ("RSS before"); "own peak" is the peak above that.
-MB = 10⁶ bytes of XML.
+"own peak" is the peak above "RSS before". MB = 10⁶ bytes of XML.
 
 {saft_table(r)}
 
