@@ -252,3 +252,76 @@ def test_long_values_are_cut_or_shrunk_never_lost() -> None:
     text = _text(_reader(render_pdf(Document(meta, cols, rows, orientation="portrait"))), 0)
     assert f"-123{S}456{S}789,99" in text  # the amount is shrunk, not cut
     assert "Et svært langt kontonavn" in text
+
+
+def _awkward() -> Document:
+    """Shrunk and cut values, control characters, missing glyphs, parentheses and backslashes."""
+    meta = ReportMeta(
+        kind="x",
+        title="Tab\there",
+        company_name="Čáslav Đ ŋ ŧ 株式会社 (a) \\ b",
+        generated_at=samples.GENERATED,
+    )
+    cols = [
+        Column("t", "Tekst\n2"),
+        Column("a", "Beløp", "amount"),
+        Column("n", "Antall", "integer", 6),
+        Column("p", "Sats", "percent"),
+        Column("d", "Dato", "date"),
+        Column("u", "Et veldig langt kolonnenavn", "text", 8),
+    ]
+    rows = [
+        Row.group("Grp\tA"),
+        Row.detail({"t": "linje\none\x00 (parentes) \\ skråstrek", "a": Decimal("1"), "u": "kort"}, level=2),
+        Row.detail(
+            {
+                "t": "Et svært langt kontonavn som ikke får plass i kolonnen i det hele tatt",
+                "a": Decimal("-123456789123.99"),
+                "n": 123456789,
+                "p": Decimal("25"),
+                "d": "2025-01-02",
+                "u": "ŋŧđčšž 😀 株式",
+            },
+            level=2,
+        ),
+        Row.subtotal("Sum Grp A med et langt navn som må kuttes et sted langt ute", {"a": Decimal("5")}),
+        Row.group("Verdier", 2),
+        Row.detail({"t": "x"}, level=3),
+        Row.total("Totalt", {"a": Decimal("-123456789123.99"), "p": Decimal("1")}),
+    ]
+    return Document(meta, cols, rows, orientation="portrait")
+
+
+def test_table_cells_are_drawn_exactly_as_fpdf2_draws_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Table text is written without fpdf2's cell() where that is plain; the PDF must not change."""
+    from fpdf import FPDF
+
+    from saldo.render import pdf as pdf_module
+
+    def contents() -> Document:
+        doc = _many_accounts(60, 3)
+        doc.meta.generated_at = samples.GENERATED
+        return doc
+
+    makes = [
+        samples.balance_sheet,
+        lambda: samples.balance_sheet("en"),
+        samples.income_statement,
+        lambda: samples.general_ledger(400),
+        contents,
+        _awkward,
+    ]
+    fpdf_cells = 0
+    cell = FPDF.cell
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal fpdf_cells
+        fpdf_cells += 1
+        return cell(self, *args, **kwargs)
+
+    monkeypatch.setattr(FPDF, "cell", counting)
+    direct = [render_pdf(make()) for make in makes]
+    direct_cells = fpdf_cells
+    monkeypatch.setattr(pdf_module._Ink, "plain", lambda self: False)
+    assert [render_pdf(make()) for make in makes] == direct
+    assert direct_cells < (fpdf_cells - direct_cells) / 3  # most cells did not need fpdf2's cell()

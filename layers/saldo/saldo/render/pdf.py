@@ -1,4 +1,5 @@
-"""PDF output with fpdf2, drawn with a plain `cell()` loop (``pdf.table()`` is about 8x slower).
+"""PDF output with fpdf2, drawn with a plain `cell()` loop (``pdf.table()`` is about 8x slower); table
+text goes through `_Ink`, which writes what `cell()` would write without its set-up for every call.
 
 * A4, portrait or landscape (chosen from the column widths: the 12-month income statement is landscape).
 * Page 1 opens with a title block; every other page has a running header (company, organization number,
@@ -131,6 +132,7 @@ def _pdf_class() -> type:
 
     class ReportPDF(FPDF):  # type: ignore[misc]
         layout: _Layout
+        ink: _Ink
         in_body: bool = False
         parked: dict[int, bytes]
 
@@ -156,6 +158,105 @@ def _pdf_class() -> type:
             self.cell(L.usable_w / 2, 4, text, align="L")
 
     return ReportPDF
+
+
+class _Ink:
+    """One-line text cells written the way fpdf2's `cell()` writes them, without its set-up per call.
+
+    For every call fpdf2's `cell()` copies the whole graphics state into a text fragment, parses the
+    text for markup and bidirectional runs and measures it twice: some 30 µs a cell, most of the time a
+    long report takes. A table cell here is one line of plain text in an embedded TrueType font, so
+    `cell` writes the same content-stream operators itself (the tests compare whole PDFs byte for byte
+    with and without it) and `width` is `get_string_width`. Whenever anything is not plain (the font is
+    not yet selected on the page, automatic page breaks, text shaping, fallback fonts, other text modes,
+    empty text), fpdf2 does the work.
+    """
+
+    def __init__(self, pdf: Any) -> None:
+        from fpdf.enums import CharVPos, TextMode
+
+        self.pdf = pdf
+        self.line = CharVPos.LINE
+        self.fill = TextMode.FILL
+        self.glyph_font: Any = None
+        self.glyphs: dict[str, str] = {}
+        self.colors: dict[Any, str] = {}
+
+    def plain(self) -> bool:
+        """Whether the current state draws and measures text the plain way `cell`/`width` assume."""
+        pdf = self.pdf
+        font = pdf.current_font
+        return (
+            font is not None
+            and font.type == "TTF"
+            and not font.is_symbol
+            and not pdf.text_shaping
+            and not pdf._fallback_font_ids
+            and not pdf.str_alias_nb_pages
+            and pdf.font_stretching == 100
+            and pdf.char_spacing == 0
+        )
+
+    def width(self, text: str) -> float:
+        """`pdf.get_string_width(text)`."""
+        pdf = self.pdf
+        if not self.plain():
+            return float(pdf.get_string_width(text))
+        return self._measure(pdf.current_font, pdf.font_size_pt, text)
+
+    def _measure(self, font: Any, size: float, text: str) -> float:
+        """The width as fpdf2's TrueType font computes it (which also records the largest size used)."""
+        if size > font.biggest_size_pt:
+            font.biggest_size_pt = size
+        return sum(map(font.cw.__getitem__, map(ord, text))) * size * 0.001 / self.pdf.k
+
+    def cell(self, w: float, h: float, text: str, align: str = "L") -> None:
+        """`pdf.cell(w, h, text, align=align)`: no border, fill or link; the position moves right."""
+        pdf = self.pdf
+        if not (
+            text
+            and w
+            and pdf.page
+            and pdf.current_font_is_set_on_page
+            and not pdf.auto_page_break
+            and not pdf._record_text_quad_points
+            and pdf.text_mode == self.fill
+            and pdf.char_vpos == self.line
+            and not pdf.underline
+            and not pdf.strikethrough
+            and self.plain()
+        ):
+            pdf.cell(w, h, text, align=align)
+            return
+        font = pdf.current_font
+        if font is not self.glyph_font:
+            self.glyph_font, self.glyphs = font, {}
+        glyphs = self.glyphs
+        mapped = []
+        for char in text:
+            code = glyphs.get(char)
+            if code is None:
+                # fpdf2 picks each character into the font subset and leaves out those it lacks
+                picked = font.subset.pick(ord(char))
+                code = glyphs[char] = chr(picked) if picked else ""
+            mapped.append(code)
+        size = pdf.font_size_pt
+        k = pdf.k
+        x, y = pdf.x, pdf.y
+        width = self._measure(font, size, text)
+        dx = w - pdf.c_margin - width if align == "R" else pdf.c_margin
+        op = f"BT {(x + dx) * k:.2f} {(pdf.h - y - 0.5 * h - 0.3 * (size / k)) * k:.2f} Td"
+        tj = f"({font.escape_text(''.join(mapped))}) Tj"
+        color = pdf.text_color
+        if color != pdf.fill_color:  # fpdf2 sets the text colour inside the text object and wraps it
+            rg = self.colors.get(color)
+            if rg is None:
+                rg = self.colors[color] = color.serialize().lower()
+            pdf._out(f"q {op} {rg} {tj} ET Q")
+        else:
+            pdf._out(f"{op} {tj} ET")
+        pdf._lasth = h
+        pdf.x = x + w
 
 
 @functools.cache
@@ -190,6 +291,7 @@ def _new_pdf(L: _Layout) -> Any:
     cls = _pdf_class()
     pdf = cls(orientation="L" if L.orientation == "landscape" else "P", unit="mm", format="A4")
     pdf.layout = L
+    pdf.ink = _Ink(pdf)
     pdf.parked = {}
     for style, name in FONT_FILES.items():
         pdf.add_font(FAMILY, style, str(FONT_DIR / name))
@@ -233,12 +335,13 @@ def _fit(pdf: Any, text: str, width: float) -> str:
     """Cut `text` with an ellipsis so it fits `width` at the current font."""
     if _CONTROL.search(text):
         text = _printable(text)
-    if pdf.get_string_width(text) <= width + 0.01:
+    measure = pdf.ink.width
+    if measure(text) <= width + 0.01:
         return text
     lo, hi = 0, len(text)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if pdf.get_string_width(text[:mid] + "\u2026") <= width:
+        if measure(text[:mid] + "\u2026") <= width:
             lo = mid
         else:
             hi = mid - 1
@@ -316,14 +419,14 @@ def _table_header(pdf: Any, L: _Layout) -> None:
     for col, w, align in zip(L.columns, L.widths, L.align, strict=True):
         title = _printable(col.title(L.lang))
         avail = w - 2 * CELL_PAD
-        tw = pdf.get_string_width(title)
+        tw = pdf.ink.width(title)
         if tw > avail:  # shrink a long header a little, then cut it
             size = max(MIN_FIT_FONT + 1, L.font_size * avail / tw)
             pdf.set_font_size(size)
-            pdf.cell(w, L.header_h, _fit(pdf, title, avail), align=align)
+            pdf.ink.cell(w, L.header_h, _fit(pdf, title, avail), align)
             pdf.set_font_size(L.font_size)
         else:
-            pdf.cell(w, L.header_h, title, align=align)
+            pdf.ink.cell(w, L.header_h, title, align)
     pdf.set_draw_color(*RULE)
     pdf.set_line_width(0.35)
     pdf.line(L.x0, y + L.header_h, L.x0 + L.table_w, y + L.header_h)
@@ -337,6 +440,7 @@ def _table_header(pdf: Any, L: _Layout) -> None:
 def _draw_cells(pdf: Any, L: _Layout, values: tuple[Any, ...], h: float, start: int) -> None:
     """Draw the cells of columns `start`.. at the current position."""
     lang = L.lang
+    ink = pdf.ink
     x = L.x0 + sum(L.widths[:start])
     size = L.font_size
     for i in range(start, len(L.columns)):
@@ -352,16 +456,16 @@ def _draw_cells(pdf: Any, L: _Layout, values: tuple[Any, ...], h: float, start: 
         pdf.x = x
         if len(text) > L.safe_chars[i]:
             avail = w - 2 * CELL_PAD
-            tw = pdf.get_string_width(text)
+            tw = ink.width(text)
             if tw > avail:
                 if L.numeric[i]:  # never cut a number: shrink it
                     pdf.set_font_size(max(MIN_FIT_FONT, size * avail / tw * 0.98))
-                    pdf.cell(w, h, text, align="R")
+                    ink.cell(w, h, text, "R")
                     pdf.set_font_size(size)
                     x += w
                     continue
                 text = _fit(pdf, text, avail)
-        pdf.cell(w, h, text, align=L.align[i])
+        ink.cell(w, h, text, L.align[i])
         x += w
 
 
@@ -377,7 +481,7 @@ def _draw_label(pdf: Any, L: _Layout, text: str, h: float, indent: float, width:
     text = _printable(text)
     pdf.x = L.x0 + indent
     avail = width - indent - 2 * CELL_PAD
-    pdf.cell(width - indent, h, _fit(pdf, text, avail) if len(text) > 20 else text)
+    pdf.ink.cell(width - indent, h, _fit(pdf, text, avail) if len(text) > 20 else text)
 
 
 def _draw_row(pdf: Any, L: _Layout, row: Row, zebra: bool) -> None:
@@ -393,10 +497,10 @@ def _draw_row(pdf: Any, L: _Layout, row: Row, zebra: bool) -> None:
         if indent and L.columns[0].kind == "text" and values[0] not in (None, ""):
             # indent the first column as far as its text still fits
             text = format_value(values[0], "text", L.lang)
-            room = L.widths[0] - 2 * CELL_PAD - pdf.get_string_width(text)
+            room = L.widths[0] - 2 * CELL_PAD - pdf.ink.width(text)
             indent = min(indent, max(room - 0.3, 0.0))
             pdf.x = L.x0 + indent
-            pdf.cell(L.widths[0] - indent, h, _fit(pdf, text, L.widths[0] - indent - 2 * CELL_PAD))
+            pdf.ink.cell(L.widths[0] - indent, h, _fit(pdf, text, L.widths[0] - indent - 2 * CELL_PAD))
             _draw_cells(pdf, L, values, h, 1)
         else:
             _draw_cells(pdf, L, values, h, 0)
