@@ -13,6 +13,11 @@ What goes in (for the period `date_from`..`date_to`):
 
 Original SAF-T ids (accounts, tax codes, customers, suppliers, analysis types and values) that an import
 had to map are written back as they were (MasterData.saft).
+
+The entries are the bulk of a file and take the fast path: LINE_SQL has DuckDB sort the lines and write
+their numbers and dates as text, packed into a few columns, one date range of at most SORT_LINES lines at
+a time (so DuckDB's memory does not grow with the ledger), and `writer.TransactionText` turns the rows
+into XML text without building a record per line.
 """
 
 from __future__ import annotations
@@ -25,20 +30,80 @@ from typing import Any, BinaryIO
 
 from saldo.ledger.query import LedgerView
 from saldo.saft.mapping import DEFAULT_ANALYSIS_TYPES, derive_grouping, extras_of, one_line_address
-from saldo.saft.writer import write_saft
+from saldo.saft.writer import Rendered, TransactionText, neg, parties_xml, tax_head_xml, write_saft
 
 ZERO = Decimal("0.00")
-FETCH = 4096
+FETCH = 8192
+SORT_LINES = 200_000  # lines per sorted query at most (a day's lines are never split)
 JOURNAL = ("GL", "Hovedbok", "GL")
+SEP = "\x1f"  # between the fields packed into one text (chr(31); see LINE_SQL)
+DIM_SEP = "\x1e"  # between a line's dimension keys ("type:id")
 
-LINE_SQL = """
-SELECT entry_id, line_id, voucher_id, posting_date, account_code, description, entry_description, amount,
-       currency_code, currency_amount, exchange_rate, tax_code, tax_base_amount, tax_amount, relation_type,
-       relation_id, dimensions, created_by_name, ro_document_number, ro_due_date, ro_payment_ref,
-       ro_document_type, batch_id, created_at
+
+def _txt(column: str) -> str:
+    """A text column for a packed field: NULL as empty, SEP as \\x01 (both removed from XML text anyway)."""
+    return f"replace(coalesce({column}, ''), chr(31), chr(1))"
+
+
+# A transaction's own fields, packed into one text: voucher, posting date, entry date (SystemEntryDate),
+# SourceID, VoucherType, BatchID and the entry's description (last, so it may hold anything).
+HEAD_SQL = f"""coalesce(voucher_id::VARCHAR, 'None') || chr(31) || posting_date::VARCHAR || chr(31)
+    || coalesce(created_at::DATE::VARCHAR, '') || chr(31) || {_txt("created_by_name")} || chr(31)
+    || {_txt("ro_document_type")} || chr(31) || {_txt("batch_id")} || chr(31)
+    || coalesce(entry_description, '')"""
+
+# One row per line in the file's order, with few columns (each column costs the Python client time
+# on every row): numbers and dates come formatted by DuckDB, packed into texts that Python splits.
+# - head: HEAD_SQL on an entry's first line (line 1; NULL on the others),
+# - parties: relation type, relation id, dimension keys and account code (last), which together decide
+#   the line's AccountID, Analysis and CustomerID/SupplierID (one cached fragment per combination),
+# - description: the line's, else the entry's (NULL: the account's name is used),
+# - rest: the signed amount, line id, foreign currency (code, amount, exchange rate; empty for the
+#   client account's own currency, and without a currency amount, which the schema requires with the
+#   code), tax base and tax amount (empty without a tax code; a missing tax amount is 0.00), due date,
+#   document number, payment reference and the tax code (last).
+LINE_SQL = f"""
+SELECT entry_id,
+       CASE WHEN line_id = 1 THEN {HEAD_SQL} END,
+       coalesce(relation_type, '') || chr(31) || coalesce(relation_id::VARCHAR, '') || chr(31)
+           || coalesce(array_to_string(dimensions, chr(30)), '') || chr(31) || coalesce(account_code, ''),
+       coalesce(nullif(description, ''), nullif(entry_description, '')),
+       amount::VARCHAR || chr(31) || coalesce(line_id::VARCHAR, 'None') || chr(31)
+           || CASE WHEN currency_code <> '' AND currency_code <> $currency AND currency_amount IS NOT NULL
+                   THEN {_txt("currency_code")} || chr(31) || currency_amount::VARCHAR || chr(31)
+                        || coalesce(exchange_rate::VARCHAR, '')
+                   ELSE chr(31) || chr(31) END || chr(31)
+           || CASE WHEN tax_code <> ''
+                   THEN coalesce(tax_base_amount::VARCHAR, '') || chr(31)
+                        || coalesce(tax_amount::VARCHAR, '0.00')
+                   ELSE chr(31) END || chr(31)
+           || coalesce(ro_due_date::VARCHAR, '') || chr(31) || {_txt("ro_document_number")} || chr(31)
+           || {_txt("ro_payment_ref")} || chr(31) || CASE WHEN tax_code <> '' THEN tax_code ELSE '' END
 FROM lines
-WHERE NOT is_draft AND posting_date BETWEEN ? AND ?
+WHERE NOT is_draft AND posting_date BETWEEN $date_from AND $date_to
 ORDER BY posting_date, sequence_number, entry_id, line_id
+"""
+
+# The period's lines per day, to cut LINE_SQL into date ranges: DuckDB sorts one range at a time, so its
+# memory follows SORT_LINES instead of the size of the ledger (the order is the same: the date comes first).
+DAYS_SQL = """
+SELECT posting_date, count(*) FROM lines
+WHERE NOT is_draft AND posting_date BETWEEN ? AND ?
+GROUP BY 1 ORDER BY 1
+"""
+
+# An entry whose lines do not start at 1 (Saldo numbers them from 1, so this is a fallback).
+FIRST_HEAD_SQL = f"""
+SELECT {HEAD_SQL} FROM lines
+WHERE entry_id = ? AND NOT is_draft AND posting_date BETWEEN ? AND ?
+ORDER BY posting_date, sequence_number, line_id LIMIT 1
+"""
+
+# Vouchers shared by several entries of the period: the second and later get `<voucher>-<entry id>`.
+SHARED_VOUCHERS_SQL = """
+SELECT coalesce(voucher_id::VARCHAR, 'None') FROM lines
+WHERE NOT is_draft AND posting_date BETWEEN ? AND ?
+GROUP BY voucher_id HAVING count(DISTINCT entry_id) > 1
 """
 
 
@@ -325,125 +390,177 @@ def _header(
 
 def _transactions(
     view: LedgerView, ids: _Ids, tax_rates: dict[str, Any], date_from: date, date_to: date
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Rendered]:
+    """The period's transactions as XML text, in chunks of some thousand lines."""
     account = view.account
-    start_month = account.fiscal_year_start_month
     names = {code: a.get("name") for code, a in view.master.accounts.items()}
-    seen_vouchers: set[str] = set()
+    tt = TransactionText()
+    parties = _Parties(ids, names)
+    tax_heads: dict[str, str] = {}
     with view.lock:
+        shared = {row[0] for row in view.con.execute(SHARED_VOUCHERS_SQL, [date_from, date_to]).fetchall()}
+        days = view.con.execute(DAYS_SQL, [date_from, date_to]).fetchall()
+        heads = _Heads(tt, shared, account.fiscal_year_start_month)
         cur = view.con.cursor()
         try:
-            cur.execute(LINE_SQL, [date_from, date_to])
-            current: list[tuple[Any, ...]] = []
-            while True:
-                batch = cur.fetchmany(FETCH)
-                for row in batch:
-                    if current and row[0] != current[0][0]:
-                        yield _transaction(
-                            current, ids, tax_rates, names, start_month, account.currency, seen_vouchers
+            parts: list[str] = []
+            count = 0
+            current: Any = _NONE
+            for batch in _line_batches(cur, account.currency, days):
+                for entry_id, head, key, description, rest in batch:
+                    if entry_id != current:
+                        if current is not _NONE:
+                            parts.append("</Transaction>")
+                            count += 1
+                            if len(parts) >= 4096:
+                                yield Rendered("".join(parts), count)
+                                parts, count = [], 0
+                        current = entry_id
+                        if head is None:
+                            head = _first_head(view, entry_id, date_from, date_to)
+                        parts.append(heads.xml(entry_id, head))
+                    (
+                        amount,
+                        record_id,
+                        cur_code,
+                        cur_amount,
+                        rate,
+                        base,
+                        tax_amount,
+                        due,
+                        ref,
+                        cid,
+                        tax_code,
+                    ) = rest.split(SEP, 10)
+                    debit = amount[0] != "-"
+                    if not debit:
+                        amount = amount[1:]
+                    currency = ""
+                    if cur_code:
+                        # DECIMAL(18,6) as text always has a point: the rate without trailing zeros.
+                        rate_text = rate.rstrip("0").rstrip(".") if rate else None
+                        currency = tt.currency(cur_code, cur_amount if debit else neg(cur_amount), rate_text)
+                    tax = ""
+                    if tax_code:
+                        tax_head = tax_heads.get(tax_code)
+                        if tax_head is None:
+                            tax_head = tax_heads[tax_code] = tax_head_xml(
+                                ids.tax_code(tax_code), tax_rates.get(tax_code)
+                            )
+                        tax = tt.tax(tax_head, (base if debit else neg(base)) if base else None, tax_amount)
+                    parts.append(
+                        tt.line(
+                            record_id,
+                            parties[key],
+                            description or parties.fallback_description(key),
+                            debit,
+                            amount,
+                            currency,
+                            tax,
+                            ref,
+                            cid,
+                            due,
                         )
-                        current = []
-                    current.append(row)
-                if not batch:
-                    break
-            if current:
-                yield _transaction(
-                    current, ids, tax_rates, names, start_month, account.currency, seen_vouchers
-                )
+                    )
+            if current is not _NONE:
+                parts.append("</Transaction>")
+                count += 1
+            if parts:
+                yield Rendered("".join(parts), count)
         finally:
             cur.close()
 
 
-def _transaction(
-    rows: list[tuple[Any, ...]],
-    ids: _Ids,
-    tax_rates: dict[str, Any],
-    names: dict[str, Any],
-    start_month: int,
-    currency: str,
-    seen_vouchers: set[str],
-) -> dict[str, Any]:
-    first = rows[0]
-    entry_id, _line_id, voucher_id, posting_date = first[0], first[1], first[2], first[3]
-    tx_id = str(voucher_id)
-    if tx_id in seen_vouchers:
-        tx_id = f"{voucher_id}-{entry_id}"
-    seen_vouchers.add(tx_id)
-    period, period_year = fiscal_period(posting_date, start_month)
-    created_at = first[23]
-    lines = []
-    for r in rows:
-        (
-            _e,
-            line_id,
-            _v,
-            _d,
-            code,
-            description,
-            entry_description,
-            amount,
-            cur_code,
-            cur_amount,
-            rate,
-            tax_code,
-            tax_base,
-            tax_amount,
-            rel_type,
-            rel_id,
-            dims,
-            _by,
-            doc_no,
-            due,
-            pay_ref,
-            _dt,
-            _b,
-            _c,
-        ) = r
-        analysis = [ids.dims[d] for d in dims or [] if d in ids.dims]
+class _Heads:
+    """HEAD_SQL's text of an entry → the start of its `<Transaction>`."""
+
+    def __init__(self, tt: TransactionText, shared: set[str], start_month: int) -> None:
+        self.tt = tt
+        self.shared = shared  # SHARED_VOUCHERS_SQL
+        self.seen: set[str] = set()
+        self.start_month = start_month
+        self.periods: dict[str, tuple[int, int]] = {}
+
+    def xml(self, entry_id: int, head: str) -> str:
+        voucher, day, created, source, voucher_type, batch_id, description = head.split(SEP, 6)
+        tx_id = voucher
+        if voucher in self.shared:
+            if voucher in self.seen:
+                tx_id = f"{voucher}-{entry_id}"
+            else:
+                self.seen.add(voucher)
+        period = self.periods.get(day)
+        if period is None:
+            period = self.periods[day] = fiscal_period(date.fromisoformat(day), self.start_month)
+        entered = created or day
+        return self.tt.head(
+            tx_id, period[0], period[1], day, source, voucher_type, description, batch_id, entered, entered,
+            str(entry_id),
+        )  # fmt: skip
+
+
+_NONE = object()
+
+
+def _line_batches(cur: Any, currency: str, days: list[tuple[date, int]]) -> Iterator[list[tuple[Any, ...]]]:
+    """LINE_SQL's rows in FETCH-row batches, one date range of at most SORT_LINES lines at a time."""
+    for first, last in _date_ranges(days, SORT_LINES):
+        cur.execute(LINE_SQL, {"currency": currency, "date_from": first, "date_to": last})
+        while batch := cur.fetchmany(FETCH):
+            yield batch
+
+
+def _date_ranges(days: list[tuple[date, int]], most: int) -> list[tuple[date, date]]:
+    """Consecutive (first, last) day ranges holding at most `most` lines each (or one day with more)."""
+    ranges: list[tuple[date, date]] = []
+    lines = 0
+    for day, n in days:
+        if ranges and lines + n <= most:
+            ranges[-1] = (ranges[-1][0], day)
+            lines += n
+        else:
+            ranges.append((day, day))
+            lines = n
+    return ranges
+
+
+def _first_head(view: LedgerView, entry_id: int, date_from: date, date_to: date) -> str:
+    """HEAD_SQL of an entry from its first line, whatever its number (the caller holds the view's lock)."""
+    cur = view.con.cursor()
+    try:
+        return cur.execute(FIRST_HEAD_SQL, [entry_id, date_from, date_to]).fetchone()[0]
+    finally:
+        cur.close()
+
+
+class _Parties(dict[str, str]):
+    """LINE_SQL's `parties` text → the line's AccountID, Analysis and CustomerID/SupplierID as XML."""
+
+    def __init__(self, ids: _Ids, names: dict[str, Any]) -> None:
+        super().__init__()
+        self.ids = ids
+        self.names = names
+
+    def __missing__(self, key: str) -> str:
+        ids = self.ids
+        rel_type, rel_id, dims, code = key.split(SEP, 3)
+        analysis = [ids.dims[d] for d in dims.split(DIM_SEP) if d in ids.dims] if dims else []
         customer_id = supplier_id = None
-        if rel_type == "businesspartner" and rel_id is not None:
-            role = ids.role(int(rel_id), code)
-            if role == "customer":
+        if rel_type == "businesspartner" and rel_id:
+            if ids.role(int(rel_id), code) == "customer":
                 customer_id = ids.party(int(rel_id), "customer")
             else:
                 supplier_id = ids.party(int(rel_id), "supplier")
-        elif rel_type and rel_id is not None:
+        elif rel_type and rel_id:
             rel = ids.dims.get(f"{rel_type}:{rel_id}")
             if rel and rel not in analysis:
                 analysis.append(rel)
-        line: dict[str, Any] = {
-            "record_id": str(line_id),
-            "account_id": ids.account(code),
-            "analysis": analysis,
-            "customer_id": customer_id,
-            "supplier_id": supplier_id,
-            "description": description or entry_description or names.get(code) or code,
-            "amount": amount,
-            "reference_number": doc_no,
-            "cid": pay_ref,
-            "due_date": due,
-        }
-        if cur_code and cur_code != currency:
-            line["currency"] = {"code": cur_code, "amount": cur_amount, "rate": rate}
-        if tax_code:
-            line["tax"] = {
-                "code": ids.tax_code(tax_code),
-                "percentage": tax_rates.get(tax_code),
-                "base": tax_base,
-                "amount": tax_amount if tax_amount is not None else ZERO,
-            }
-        lines.append(line)
-    return {
-        "id": tx_id,
-        "period": period,
-        "period_year": period_year,
-        "date": posting_date,
-        "source_id": first[17],
-        "voucher_type": first[21],
-        "description": first[6],
-        "batch_id": first[22],
-        "system_entry_date": created_at.date() if created_at else None,
-        "gl_posting_date": created_at.date() if created_at else None,
-        "system_id": str(entry_id),
-        "lines": lines,
-    }
+        if len(self) >= 65536:
+            self.clear()
+        out = self[key] = parties_xml(ids.account(code), analysis, customer_id, supplier_id)
+        return out
+
+    def fallback_description(self, key: str) -> str:
+        """A line without a description of its own or its entry's: the account's name, else its code."""
+        code = key.split(SEP, 3)[3]
+        return self.names.get(code) or code

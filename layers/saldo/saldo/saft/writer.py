@@ -1,14 +1,21 @@
-"""Streaming SAF-T Financial 1.30 writer (lxml `etree.xmlfile`, incremental).
+"""Streaming SAF-T Financial 1.30 writer: the file is written as text, in order, in chunks.
 
-The writer takes plain records (dicts) and iterables; only one record's element exists at a time, so
-memory does not depend on the number of transactions. Every value is fitted to its XSD type: texts are
-cut to their maximum length and stripped of characters XML cannot hold, amounts get two decimals and
-the Debit/Credit element pair carries the sign. The element order is the schema's; the tests validate
-every file against `Norwegian_SAF-T_Financial_Schema_v_1.30.xsd`.
+The header and the master files (a small part of any file) are built as lxml elements, one record at a
+time, and serialized with `etree.tostring`. The transactions, nearly all of the file, are written as text
+straight from fragments: `TransactionText` renders a transaction's head and lines from values already
+formatted as text (the exporter formats numbers and dates in DuckDB) and keeps the fitted, escaped form of
+recurring values (descriptions, references, ids) in small bounded caches. Plain records (dicts) are
+accepted too and rendered the same way. Nothing depends on the number of transactions but the output,
+which goes to `out` in UTF-8 chunks of about a megabyte.
+
+Every value is fitted to its XSD type: texts are cut to their maximum length and stripped of characters
+XML cannot hold, then escaped as libxml2 escapes character data (`&`, `<`, `>` and CR), amounts get two
+decimals and the Debit/Credit element pair carries the sign. The element order is the schema's; the
+tests validate every file against `Norwegian_SAF-T_Financial_Schema_v_1.30.xsd`.
 
     write_saft(out, header=..., accounts=[...], customers=[...], suppliers=[...], tax_codes=[...],
                analysis=[...], totals=(entries, debit, credit), journal=("GL", "Hovedbok", "GL"),
-               transactions=iter(...))
+               transactions=iter(...))  # dicts, or Rendered chunks from TransactionText
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, BinaryIO
@@ -29,6 +37,11 @@ CENT = Decimal("0.01")
 RATE = Decimal("0.00000001")
 CODE, SHORT, MIDDLE1, MIDDLE2, LONG = 9, 18, 35, 70, 256
 _BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_MARKUP = re.compile("[&<>\r]")
+_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff&<>\r]")  # _BAD_CHARS or _MARKUP
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+CHUNK = 1 << 20  # characters of text collected before a write to `out`
+CACHE = 8192  # values remembered per field (a cache is emptied when full)
 
 _ADDRESS_FIELDS = (
     ("StreetName", LONG),
@@ -58,8 +71,75 @@ def text(value: Any, max_len: int) -> str:
     return s[:max_len].rstrip() if len(s) > max_len else s
 
 
+def escape(s: str) -> str:
+    """`s` as XML character data, escaped as libxml2 writes it (`&`, `<`, `>`, and CR as `&#13;`)."""
+    if _MARKUP.search(s) is None:
+        return s
+    return _MARKUP.sub(lambda m: _ENTITIES[m.group()], s)
+
+
 def money(value: Decimal) -> str:
     return format(Decimal(value).quantize(CENT), "f")
+
+
+def neg(amount: str) -> str:
+    """The negation of a decimal number written as text, as `Decimal` negation writes it (0.00 stays 0.00)."""
+    if amount[:1] == "-":
+        return amount[1:]
+    return "-" + amount if amount.strip("0.") else amount
+
+
+def xml_text(s: str, max_len: int) -> str:
+    """`text(s, max_len)`, escaped; a text without characters to remove or escape is only fitted."""
+    if _SPECIAL.search(s) is None:
+        s = s.strip()
+        return s[:max_len].rstrip() if len(s) > max_len else s
+    return escape(text(s, max_len))
+
+
+def value_text(value: Any, max_len: int | None = None) -> str:
+    """The escaped text of an element holding `value` (dates in ISO form, Decimals as they are)."""
+    if type(value) is str:
+        if max_len:
+            return xml_text(value, max_len)
+        return value if _SPECIAL.search(value) is None else escape(_BAD_CHARS.sub("", value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if max_len:
+        return escape(text(value, max_len))
+    return escape(_BAD_CHARS.sub("", str(value)))
+
+
+def element(name: str, value: Any, max_len: int | None = None) -> str:
+    """`<name>value</name>`, or nothing when `value` is None or empty (as `_sub` does for a tree)."""
+    if value is None or value == "":
+        return ""
+    return f"<{name}>{value_text(value, max_len)}</{name}>"
+
+
+class Elements(dict[Any, str]):
+    """`element(name, value, max_len)` per value, remembered: recurring values are fitted and escaped once.
+
+    Bounded: the cache is emptied when it holds `limit` values.
+    """
+
+    __slots__ = ("limit", "max_len", "name")
+
+    def __init__(self, name: str, max_len: int | None = None, limit: int = CACHE) -> None:
+        super().__init__()
+        self.name, self.max_len, self.limit = name, max_len, limit
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) >= self.limit:
+            self.clear()
+        out = self[value] = element(self.name, value, self.max_len)
+        return out
 
 
 def _sub(parent: Any, name: str, value: Any, max_len: int | None = None) -> Any:
@@ -251,58 +331,248 @@ def _analysis_entry(a: Mapping[str, Any]) -> Any:
     return el
 
 
-def _transaction(tx: Mapping[str, Any]) -> Any:
-    el = etree.Element(NS + "Transaction", nsmap=NSMAP)
-    _sub(el, "TransactionID", tx["id"], MIDDLE2)
-    _sub(el, "Period", tx["period"])
-    _sub(el, "PeriodYear", tx["period_year"])
-    _sub(el, "TransactionDate", tx["date"])
-    _sub(el, "SourceID", tx.get("source_id"), MIDDLE1)
-    _sub(el, "VoucherType", tx.get("voucher_type"), MIDDLE2)
-    _sub(el, "TransactionType", tx.get("transaction_type", "Normal"), SHORT)
-    _sub(el, "Description", tx.get("description") or f"Bilag {tx['id']}", LONG)
-    _sub(el, "BatchID", tx.get("batch_id"), MIDDLE1)
-    _sub(el, "SystemEntryDate", tx.get("system_entry_date") or tx["date"])
-    _sub(el, "GLPostingDate", tx.get("gl_posting_date") or tx["date"])
-    _sub(el, "SystemID", tx.get("system_id"), SHORT)
-    for line in tx["lines"]:
-        _line(el, line)
-    return el
+_DEBIT = ("<DebitAmount><Amount>", "</DebitAmount>")
+_CREDIT = ("<CreditAmount><Amount>", "</CreditAmount>")
+_TRANSACTION = f'<Transaction xmlns="{NAMESPACE}">'  # as lxml wrote each record: with its namespace
 
 
-def _line(parent: Any, ln: Mapping[str, Any]) -> None:
-    el = etree.SubElement(parent, NS + "Line")
-    _sub(el, "RecordID", ln["record_id"], SHORT)
-    _sub(el, "AccountID", ln["account_id"], MIDDLE2)
-    for a_type, a_id in ln.get("analysis") or ():
-        an = etree.SubElement(el, NS + "Analysis")
-        _sub(an, "AnalysisType", a_type, CODE)
-        _sub(an, "AnalysisID", a_id, LONG)
-    if ln.get("customer_id"):
-        _sub(el, "CustomerID", ln["customer_id"], MIDDLE1)
-    elif ln.get("supplier_id"):
-        _sub(el, "SupplierID", ln["supplier_id"], MIDDLE1)
-    _sub(el, "Description", ln.get("description") or "-", LONG)
-    amount: Decimal = ln["amount"]
-    debit = amount > 0 or (amount == 0 and not ln.get("credit_side"))
-    currency = ln.get("currency")
-    if currency:
-        currency = {**currency, "amount": currency["amount"] if debit else -currency["amount"]}
-    _amount(el, "DebitAmount" if debit else "CreditAmount", abs(amount), currency)
-    tax = ln.get("tax")
-    if tax:
-        ti = etree.SubElement(el, NS + "TaxInformation")
-        _sub(ti, "TaxType", "MVA")
-        _sub(ti, "TaxCode", tax["code"], MIDDLE2)
-        if tax.get("percentage") is not None:
-            _sub(ti, "TaxPercentage", Decimal(tax["percentage"]).normalize())
-        if tax.get("base") is not None:
-            _sub(ti, "TaxBase", money(tax["base"] if debit else -tax["base"]))
-        tax_amount = Decimal(tax.get("amount") or 0)
-        _amount(ti, "DebitTaxAmount" if tax_amount >= 0 else "CreditTaxAmount", abs(tax_amount))
-    _sub(el, "ReferenceNumber", ln.get("reference_number"), MIDDLE1)
-    _sub(el, "CID", ln.get("cid"), MIDDLE1)
-    _sub(el, "DueDate", ln.get("due_date"))
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """Transactions already written as XML text (`count` `<Transaction>` elements), for `write_saft`."""
+
+    xml: str
+    count: int
+
+
+def parties_xml(
+    account_id: Any,
+    analysis: Iterable[tuple[Any, Any]] = (),
+    customer_id: Any = None,
+    supplier_id: Any = None,
+) -> str:
+    """A line's AccountID, Analysis elements and CustomerID or SupplierID, in the schema's order."""
+    parts = [element("AccountID", account_id, MIDDLE2)]
+    for a_type, a_id in analysis:
+        inner = element("AnalysisType", a_type, CODE) + element("AnalysisID", a_id, LONG)
+        parts.append(f"<Analysis>{inner}</Analysis>" if inner else "<Analysis/>")
+    if customer_id:
+        parts.append(element("CustomerID", customer_id, MIDDLE1))
+    elif supplier_id:
+        parts.append(element("SupplierID", supplier_id, MIDDLE1))
+    return "".join(parts)
+
+
+def tax_head_xml(code: Any, percentage: Any) -> str:
+    """The start of a line's TaxInformation: type, code and percentage (the rest is `TransactionText.tax`)."""
+    pct = "" if percentage is None else element("TaxPercentage", Decimal(percentage).normalize())
+    return f"<TaxInformation><TaxType>MVA</TaxType>{element('TaxCode', code, MIDDLE2)}{pct}"
+
+
+class TransactionText:
+    """Transactions as XML text, from values already written as text.
+
+    Amounts are decimal numbers as text with two decimals, signed (debit positive); dates are ISO dates.
+    Texts are fitted and escaped here; the recurring ones are kept in bounded caches, so one instance
+    serves one file.
+    """
+
+    def __init__(self) -> None:
+        self._dates: dict[tuple[int, int, str], str] = {}
+        self._sources = Elements("SourceID", MIDDLE1)
+        self._voucher_types = Elements("VoucherType", MIDDLE2)
+        self._batches = Elements("BatchID", MIDDLE1)
+        self._system_dates: dict[tuple[str, str], str] = {}
+        self._transaction_types = Elements("TransactionType", SHORT)
+        self._record_ids = Elements("RecordID", SHORT)
+        self._descriptions = Elements("Description", LONG)
+        self._references = Elements("ReferenceNumber", MIDDLE1)
+        self._cids = Elements("CID", MIDDLE1)
+        self._due_dates = Elements("DueDate")
+
+    def head(
+        self,
+        tx_id: Any,
+        period: int,
+        period_year: int,
+        day: str,
+        source_id: str | None,
+        voucher_type: str | None,
+        description: str | None,
+        batch_id: str | None,
+        system_entry_date: str,
+        gl_posting_date: str,
+        system_id: Any,
+        transaction_type: str | None = "Normal",
+    ) -> str:
+        """`<Transaction>` up to its first line. Dates are ISO dates as text."""
+        key = (period, period_year, day)
+        dates = self._dates.get(key)
+        if dates is None:
+            dates = self._dates[key] = (
+                f"<Period>{period}</Period><PeriodYear>{period_year}</PeriodYear>"
+                f"<TransactionDate>{escape(day)}</TransactionDate>"
+            )
+        posted = (system_entry_date, gl_posting_date)
+        system = self._system_dates.get(posted)
+        if system is None:
+            system = self._system_dates[posted] = (
+                f"<SystemEntryDate>{escape(system_entry_date)}</SystemEntryDate>"
+                f"<GLPostingDate>{escape(gl_posting_date)}</GLPostingDate>"
+            )
+        return (
+            f"{_TRANSACTION}{element('TransactionID', tx_id, MIDDLE2)}{dates}{self._sources[source_id]}"
+            f"{self._voucher_types[voucher_type]}{self._transaction_types[transaction_type]}"
+            f"{element('Description', description or f'Bilag {tx_id}', LONG)}{self._batches[batch_id]}"
+            f"{system}{element('SystemID', system_id, SHORT)}"
+        )
+
+    def line(
+        self,
+        record_id: str,
+        parties: str,
+        description: str | None,
+        debit: bool,
+        amount: str,
+        currency: str = "",
+        tax: str = "",
+        reference: str | None = None,
+        cid: str | None = None,
+        due_date: str | None = None,
+    ) -> str:
+        """One `<Line>`: `parties` from `parties_xml`, `amount` unsigned on the `debit` side, `currency` from
+        `currency`, `tax` from `tax`."""
+        side_open, side_close = _DEBIT if debit else _CREDIT
+        return (
+            f"<Line>{self._record_ids[record_id]}{parties}{self._descriptions[description or '-']}"
+            f"{side_open}{amount}</Amount>{currency}{side_close}{tax}{self._references[reference]}"
+            f"{self._cids[cid]}{self._due_dates[due_date]}</Line>"
+        )
+
+    @staticmethod
+    def currency(code: Any, amount: str, rate: str | None) -> str:
+        """CurrencyCode, CurrencyAmount (signed like the line) and ExchangeRate of a line's amount."""
+        out = f"{element('CurrencyCode', code)}<CurrencyAmount>{amount}</CurrencyAmount>"
+        return out if rate is None else f"{out}<ExchangeRate>{rate}</ExchangeRate>"
+
+    @staticmethod
+    def tax(head: str, base: str | None, amount: str) -> str:
+        """The line's TaxInformation: `head` from `tax_head_xml`, `base` signed like the line, `amount`
+        signed (the side of the tax amount is its own)."""
+        base_el = "" if base is None else f"<TaxBase>{base}</TaxBase>"
+        if amount[:1] == "-":
+            side, amount = "Credit", amount[1:]
+        else:
+            side = "Debit"
+        return f"{head}{base_el}<{side}TaxAmount><Amount>{amount}</Amount></{side}TaxAmount></TaxInformation>"
+
+    def transaction(self, tx: Mapping[str, Any]) -> str:
+        """A transaction given as a plain record (a dict with its lines)."""
+        day = tx["date"]
+        parts = [
+            self.head(
+                tx["id"],
+                tx["period"],
+                tx["period_year"],
+                _iso(day),
+                _plain(tx.get("source_id")),
+                _plain(tx.get("voucher_type")),
+                tx.get("description"),
+                _plain(tx.get("batch_id")),
+                _iso(tx.get("system_entry_date") or day),
+                _iso(tx.get("gl_posting_date") or day),
+                tx.get("system_id"),
+                _plain(tx.get("transaction_type", "Normal")),
+            )
+        ]
+        parts.extend(self._record_line(ln) for ln in tx["lines"])
+        parts.append("</Transaction>")
+        return "".join(parts)
+
+    def _record_line(self, ln: Mapping[str, Any]) -> str:
+        amount = Decimal(ln["amount"])
+        debit = amount > 0 or (amount == 0 and not ln.get("credit_side"))
+        currency = ln.get("currency")
+        cur = ""
+        if currency:
+            rate = currency.get("rate")
+            cur = self.currency(
+                currency["code"],
+                money(currency["amount"] if debit else -currency["amount"]),
+                None if rate is None else format(Decimal(rate).quantize(RATE).normalize(), "f"),
+            )
+        tax = ln.get("tax")
+        tax_xml = ""
+        if tax:
+            base = tax.get("base")
+            tax_amount = Decimal(tax.get("amount") or 0)
+            tax_xml = self.tax(
+                tax_head_xml(tax["code"], tax.get("percentage")),
+                None if base is None else money(base if debit else -base),
+                money(abs(tax_amount)) if tax_amount >= 0 else "-" + money(abs(tax_amount)),
+            )
+        return self.line(
+            _plain(ln["record_id"]),
+            parties_xml(
+                ln["account_id"], ln.get("analysis") or (), ln.get("customer_id"), ln.get("supplier_id")
+            ),
+            _plain(ln.get("description") or "-"),
+            debit,
+            money(abs(amount)),
+            cur,
+            tax_xml,
+            _plain(ln.get("reference_number")),
+            _plain(ln.get("cid")),
+            _plain(ln.get("due_date")),
+        )
+
+
+def _plain(value: Any) -> str | None:
+    """A record's value as the text an element of it holds (before fitting), so caches see only text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return _iso(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _iso(value: Any) -> str:
+    """A date's ISO text (a datetime's date); anything else as text (escaped where it is written)."""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return _BAD_CHARS.sub("", str(value))
+
+
+class _Output:
+    """Text collected and written to `out` as UTF-8 in chunks of about `CHUNK` characters."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, s: str) -> None:
+        self.parts.append(s)
+        self.size += len(s)
+        if self.size >= CHUNK:
+            self.flush()
+
+    def element(self, el: Any) -> None:
+        self.write(etree.tostring(el, encoding="unicode"))
+
+    def leaf(self, name: str, value: str) -> None:
+        self.write(f'<{name} xmlns="{NAMESPACE}">{escape(value)}</{name}>')
+
+    def flush(self) -> None:
+        if self.parts:
+            self.out.write("".join(self.parts).encode("utf-8"))
+            self.parts.clear()
+            self.size = 0
 
 
 def write_saft(
@@ -316,53 +586,56 @@ def write_saft(
     analysis: Iterable[Mapping[str, Any]],
     totals: tuple[int, Decimal, Decimal],
     journal: tuple[str, str, str],
-    transactions: Iterable[Mapping[str, Any]],
+    transactions: Iterable[Mapping[str, Any] | Rendered],
 ) -> int:
-    """Write one SAF-T Financial 1.30 file to `out`; return the number of transactions written."""
+    """Write one SAF-T Financial 1.30 file to `out`; return the number of transactions written.
+
+    `transactions` holds plain records (dicts) or `Rendered` chunks of XML text from `TransactionText`.
+    """
     written = 0
-    with etree.xmlfile(out, encoding="UTF-8", buffered=True) as xf:
-        xf.write_declaration()
-        with xf.element(NS + "AuditFile", nsmap=NSMAP):
-            xf.write(_header(header))
-            with xf.element(NS + "MasterFiles"):
-                _section(xf, "GeneralLedgerAccounts", accounts, _account)
-                _section(xf, "Customers", customers, lambda p: _party("customer", p))
-                _section(xf, "Suppliers", suppliers, lambda p: _party("supplier", p))
-                if tax_codes:
-                    xf.write(_tax_table(tax_codes))
-                _section(xf, "AnalysisTypeTable", analysis, _analysis_entry)
-            with xf.element(NS + "GeneralLedgerEntries"):
-                entries, debit, credit = totals
-                xf.write(_leaf("NumberOfEntries", str(entries)))
-                xf.write(_leaf("TotalDebit", money(debit)))
-                xf.write(_leaf("TotalCredit", money(credit)))
-                iterator = iter(transactions)
-                first = next(iterator, None)
-                if first is not None:
-                    with xf.element(NS + "Journal"):
-                        xf.write(_leaf("JournalID", text(journal[0], SHORT)))
-                        xf.write(_leaf("Description", text(journal[1], LONG)))
-                        xf.write(_leaf("Type", text(journal[2], CODE)))
-                        for tx in itertools.chain((first,), iterator):
-                            xf.write(_transaction(tx))
-                            written += 1
-                            if written % 512 == 0:
-                                xf.flush()
+    w = _Output(out)
+    w.write(f"<?xml version='1.0' encoding='UTF-8'?>\n<AuditFile xmlns=\"{NAMESPACE}\">")
+    w.element(_header(header))
+    w.write("<MasterFiles>")
+    _section(w, "GeneralLedgerAccounts", accounts, _account)
+    _section(w, "Customers", customers, lambda p: _party("customer", p))
+    _section(w, "Suppliers", suppliers, lambda p: _party("supplier", p))
+    if tax_codes:
+        w.element(_tax_table(tax_codes))
+    _section(w, "AnalysisTypeTable", analysis, _analysis_entry)
+    w.write("</MasterFiles><GeneralLedgerEntries>")
+    entries, debit, credit = totals
+    w.leaf("NumberOfEntries", str(entries))
+    w.leaf("TotalDebit", money(debit))
+    w.leaf("TotalCredit", money(credit))
+    iterator = iter(transactions)
+    first = next(iterator, None)
+    if first is not None:
+        w.write("<Journal>")
+        w.leaf("JournalID", text(journal[0], SHORT))
+        w.leaf("Description", text(journal[1], LONG))
+        w.leaf("Type", text(journal[2], CODE))
+        records = TransactionText()
+        for tx in itertools.chain((first,), iterator):
+            if isinstance(tx, Rendered):
+                w.write(tx.xml)
+                written += tx.count
+            else:
+                w.write(records.transaction(tx))
+                written += 1
+        w.write("</Journal>")
+    w.write("</GeneralLedgerEntries></AuditFile>")
+    w.flush()
     return written
 
 
-def _section(xf: Any, tag: str, items: Iterable[Any], build: Any) -> None:
+def _section(w: _Output, tag: str, items: Iterable[Any], build: Any) -> None:
     """`<tag>` around the built items, or nothing at all when there are none (the XSD wants 1..n)."""
     iterator = iter(items)
     first = next(iterator, None)
     if first is None:
         return
-    with xf.element(NS + tag):
-        for item in itertools.chain((first,), iterator):
-            xf.write(build(item))
-
-
-def _leaf(name: str, value: str) -> Any:
-    el = etree.Element(NS + name, nsmap=NSMAP)
-    el.text = value
-    return el
+    w.write(f"<{tag}>")
+    for item in itertools.chain((first,), iterator):
+        w.element(build(item))
+    w.write(f"</{tag}>")
