@@ -120,6 +120,8 @@ def element(name: str, value: Any, max_len: int | None = None) -> str:
     """`<name>value</name>`, or nothing when `value` is None or empty (as `_sub` does for a tree)."""
     if value is None or value == "":
         return ""
+    if max_len and type(value) is str:
+        return f"<{name}>{xml_text(value, max_len)}</{name}>"
     return f"<{name}>{value_text(value, max_len)}</{name}>"
 
 
