@@ -13,11 +13,11 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from saldo.errors import Conflict
 from saldo.ledger.masterdata import MasterData
@@ -70,11 +70,20 @@ class ManifestStore(Protocol):
     def save(self, manifest: Manifest, expected_version: int) -> None: ...
 
 
+@runtime_checkable
+class SegmentWriter(Protocol):
+    """Lines that write their own segments (a big import): Parquet files of `LINE_COLUMNS` under
+    `directory`, yielded with their row counts one at a time; each is uploaded and removed before the next
+    is written. All of them land in the one manifest swap of the commit."""
+
+    def write_segments(self, directory: Path) -> Iterator[tuple[Path, int]]: ...
+
+
 @dataclass
 class Change:
     """What one write adds: rows to append, a new master data document, and the result to return."""
 
-    lines: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[dict[str, Any]] | SegmentWriter = field(default_factory=list)
     facts: list[dict[str, Any]] = field(default_factory=list)
     master: MasterData | None = None
     result: Any = None
@@ -166,12 +175,17 @@ class LedgerStore:
             ):
                 if not rows:
                     continue
-                path = Path(tmp) / f"{kind}.parquet"
-                count = writer(rows, path)
-                key = f"{prefix(org_id, client_account_id)}/{kind}/{uuid.uuid4().hex}.parquet"
-                etag, size = self.blobs.put_file(key, path)
-                written.append(key)
-                segments.append(Segment(key=key, kind=kind, rows=count, size=size, etag=etag))
+                if isinstance(rows, SegmentWriter):
+                    files: Iterable[tuple[Path, int]] = rows.write_segments(Path(tmp))
+                else:
+                    path = Path(tmp) / f"{kind}.parquet"
+                    files = [(path, writer(rows, path))]
+                for path, count in files:  # uploaded one by one: /tmp holds one segment at a time
+                    key = f"{prefix(org_id, client_account_id)}/{kind}/{uuid.uuid4().hex}.parquet"
+                    etag, size = self.blobs.put_file(key, path)
+                    written.append(key)
+                    segments.append(Segment(key=key, kind=kind, rows=count, size=size, etag=etag))
+                    path.unlink(missing_ok=True)
         return segments
 
     def compact(

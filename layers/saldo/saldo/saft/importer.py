@@ -16,16 +16,16 @@ difference to the file's is reported as a warning.
 
 from __future__ import annotations
 
+import csv
 import hashlib
-import os
-import pickle
 import re
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -43,6 +43,7 @@ from saldo.ledger.models import (
     GroupingIn,
     TaxCodeIn,
 )
+from saldo.ledger.schema import LINE_COLUMNS
 from saldo.ledger.store import Change, LedgerStore, Manifest
 from saldo.saft import SaftError
 from saldo.saft.codes import STANDARD_TAX_CODES
@@ -66,6 +67,7 @@ from saldo.saft.validation import Collector, Known, Report, check
 
 ZERO = Decimal("0.00")
 RATE_Q = Decimal("0.000001")
+CENT = Decimal("0.01")
 STANDARD_CODE_RE = re.compile(r"^[0-9anAN]{1,2}$")
 DOC_TYPE_RE = re.compile(r"^[A-Z_]{1,40}$")
 MAX_IMPORT_RECORDS = 100
@@ -115,37 +117,366 @@ class _LedgerMoved(Exception):
 
 
 # ------------------------------------------------------------------ the spill of transactions
+#: Lines per ledger segment an import writes: several segments per import (one commit), so the memory of
+#: writing one does not grow with the file. Compaction merges them later.
+SEGMENT_LINES = 200_000
+
+_TX_COLUMNS = {
+    "tx": "BIGINT",
+    "first_line": "BIGINT",
+    "voucher": "BIGINT",
+    "posting_date": "DATE",
+    "entry_description": "VARCHAR",
+    "user_ix": "INTEGER",
+    "created_by_name": "VARCHAR",
+    "doc_type": "VARCHAR",
+    "partners_ix": "INTEGER",
+}
+_LINE_COLUMNS = {
+    "tx": "BIGINT",
+    "n": "INTEGER",
+    "account_ix": "INTEGER",
+    "description": "VARCHAR",
+    "amount": "DECIMAL(18,2)",
+    "currency_code": "VARCHAR",
+    "currency_amount": "DECIMAL(18,2)",
+    "exchange_rate": "DECIMAL(18,6)",
+    "tax_ix": "INTEGER",
+    "tax_base": "DECIMAL(18,2)",
+    "tax_amount": "DECIMAL(18,2)",
+    "customer_ix": "INTEGER",
+    "supplier_ix": "INTEGER",
+    "dims_ix": "INTEGER",
+    "ro_document_number": "VARCHAR",
+    "ro_due_date": "DATE",
+    "ro_payment_ref": "VARCHAR",
+}
+
+
+class _Ids(dict[Any, int]):
+    """Distinct values in order of first use; a value's index is its position."""
+
+    def ix(self, value: Any) -> int:
+        found = self.get(value)
+        if found is None:
+            found = self[value] = len(self)
+        return found
+
+
+@dataclass
+class _Chunk:
+    lines_path: Path
+    txs_path: Path
+    lines: int = 0
+
+
 class Spill:
-    """Transactions pickled one after another in a scratch file (our own data, read back once)."""
+    """The file's transactions as staging rows of ledger segments: CSV files in a scratch directory, a
+    pair (lines, transactions) per segment of at most `SEGMENT_LINES` lines.
+
+    A row carries everything that does not depend on the ledger the file goes into, computed here while
+    the file streams (the entry-level related object, descriptions cut to size, signed amounts, the
+    exchange rate, the first coded tax); what does depend on it (Saldo ids of accounts, tax codes,
+    partners, dimensions and users; entry and line ids) is an index into the file's distinct SAF-T ids
+    (`accounts`, `tax_codes`, ...), which `SegmentSource` resolves in SQL at commit.
+    """
 
     def __init__(self, directory: str | None = None) -> None:
-        fd, name = tempfile.mkstemp(prefix="saldo-saft-", suffix=".spill", dir=directory)
-        self.path = Path(name)
-        self._fh: BinaryIO | None = os.fdopen(fd, "wb", buffering=1024 * 1024)
+        self.dir = Path(tempfile.mkdtemp(prefix="saldo-saft-", suffix=".spill", dir=directory))
         self.transactions = 0
+        self.lines = 0
+        self.chunks: list[_Chunk] = []
+        self.accounts = _Ids()
+        self.tax_codes = _Ids()
+        self.customers = _Ids()
+        self.suppliers = _Ids()
+        self.analysis = _Ids()  # (type, id)
+        self.dims = _Ids()  # tuple of analysis indices, in order, without repeats
+        self.users = _Ids()  # SourceID
+        self.partners = _Ids()  # frozenset of ("c" | "s", index): a voucher's customers and suppliers
+        self.dims.ix(())
+        self._fhs: list[Any] = []
+        self._lines_csv: Any = None
+        self._txs_csv: Any = None
+
+    def _next_chunk(self) -> None:
+        self.close()
+        k = len(self.chunks)
+        chunk = _Chunk(self.dir / f"lines-{k}.csv", self.dir / f"txs-{k}.csv")
+        self.chunks.append(chunk)
+        self._fhs = [
+            chunk.lines_path.open("w", newline="", encoding="utf-8", buffering=1 << 20),
+            chunk.txs_path.open("w", newline="", encoding="utf-8", buffering=1 << 18),
+        ]
+        self._lines_csv = csv.writer(self._fhs[0], lineterminator="\n").writerow
+        self._txs_csv = csv.writer(self._fhs[1], lineterminator="\n").writerow
 
     def add(self, tx: Transaction) -> None:
-        assert self._fh is not None
-        pickle.dump(tx, self._fh, protocol=5)
+        if not self.chunks or self.chunks[-1].lines >= SEGMENT_LINES:
+            self._next_chunk()
+        lines = tx.lines
+        tx_no = self.transactions
+        # The entry-level related object: a value every line that has one agrees on applies to the others
+        # too. The voucher's party becomes the related object's business partner when the voucher is a
+        # document with one reference (an invoice or credit note); the party's own lines always carry it as
+        # their relation. (Which Saldo partner a party is, is known at commit: `partners_ix`.)
+        entry_ref = _unique([ln.reference_number for ln in lines])
+        entry_due = _unique([ln.due_date for ln in lines])
+        entry_cid = _unique([ln.cid for ln in lines])
+        parties = set()
+        line_csv = self._lines_csv
+        ids_acc, ids_tax, ids_cust, ids_sup = self.accounts, self.tax_codes, self.customers, self.suppliers
+        for n, line in enumerate(lines, start=1):
+            customer_ix = supplier_ix = None
+            if line.customer_id:
+                customer_ix = ids_cust.ix(line.customer_id)
+                parties.add(("c", customer_ix))
+            elif line.supplier_id:
+                supplier_ix = ids_sup.ix(line.supplier_id)
+                parties.add(("s", supplier_ix))
+            tax = None
+            for t in line.taxes:
+                if t.code:
+                    tax = t
+                    break
+            dims_ix = 0
+            if line.analysis:
+                pairs: list[int] = []
+                for a in line.analysis:
+                    pair = self.analysis.ix((a.type, a.id))
+                    if pair not in pairs:
+                        pairs.append(pair)
+                dims_ix = self.dims.ix(tuple(pairs))
+            amount = line.amount
+            code = line.currency_code or None
+            line_csv(
+                (
+                    tx_no,
+                    n,
+                    ids_acc.ix(line.account_id),
+                    line.description[:512] or None,
+                    amount,
+                    code,
+                    (line.currency_amount if line.currency_amount is not None else amount) if code else None,
+                    _rate(line) if code else None,
+                    ids_tax.ix(tax.code) if tax else None,
+                    _cents(tax.base) if tax and tax.base is not None else None,
+                    (tax.amount if tax.amount is not None else ZERO) if tax else None,
+                    customer_ix,
+                    supplier_ix,
+                    dims_ix,
+                    (line.reference_number or entry_ref or "")[:64] or None,
+                    line.due_date or entry_due,
+                    (line.cid or entry_cid or "")[:64] or None,
+                )
+            )
+        source = tx.source_id
+        self._txs_csv(
+            (
+                tx_no,
+                self.lines,
+                voucher_number(tx.id),
+                tx.date,
+                tx.description[:512] or None,
+                self.users.ix(source) if source else None,
+                source[:256] if source else None,
+                tx.voucher_type if tx.voucher_type and DOC_TYPE_RE.match(tx.voucher_type) else None,
+                self.partners.ix(frozenset(parties)) if entry_ref is not None else None,
+            )
+        )
         self.transactions += 1
+        self.lines += len(lines)
+        self.chunks[-1].lines += len(lines)
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-    def __iter__(self) -> Iterator[Transaction]:
-        self.close()
-        with self.path.open("rb", buffering=1024 * 1024) as fh:
-            while True:
-                try:
-                    yield pickle.load(fh)  # noqa: S301 - our own scratch file, written above
-                except EOFError:
-                    return
+        for fh in self._fhs:
+            fh.close()
+        self._fhs = []
 
     def delete(self) -> None:
         self.close()
-        self.path.unlink(missing_ok=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _cents(value: Decimal) -> Decimal | str:
+    try:
+        return value.quantize(CENT)
+    except InvalidOperation:  # beyond any amount the ledger holds: the segment write refuses it
+        return str(value)
+
+
+def _unique(values: list[Any]) -> Any:
+    found = {v for v in values if v is not None}
+    return found.pop() if len(found) == 1 else None
+
+
+def _rate(line: Line) -> Decimal:
+    """The line's exchange rate; derived from its two amounts when the file gives none."""
+    rate = line.exchange_rate
+    if rate is None and line.currency_amount:
+        rate = line.amount / line.currency_amount
+    return (rate or Decimal(1)).quantize(RATE_Q, ROUND_HALF_EVEN)
+
+
+def voucher_number(tx_id: str) -> int | None:
+    return natural_id(tx_id)
+
+
+# ------------------------------------------------------------------ rows
+class SegmentSource:
+    """The ledger segments of an import, written from the spill at commit (`LedgerStore` calls
+    `write_segments` once per attempt): one DuckDB query per chunk maps the file's ids to Saldo's and
+    allocates entry and line ids from the counters, and writes the Parquet segment. The rows are the ones
+    `saldo.ledger.posting.entry_rows` writes for an entry, one per line."""
+
+    def __init__(
+        self,
+        spill: Spill,
+        maps: Maps,
+        account: ClientAccount,
+        *,
+        first_entry_id: int,
+        first_line_uid: int,
+        first_sequence: int,
+        batch_id: str,
+        created_at: datetime,
+    ) -> None:
+        self.spill = spill
+        self.maps = maps
+        self.account = account
+        self.first_entry_id = first_entry_id
+        self.first_line_uid = first_line_uid
+        self.first_sequence = first_sequence
+        self.batch_id = batch_id
+        self.created_at = created_at
+
+    def __len__(self) -> int:
+        return self.spill.lines
+
+    def __bool__(self) -> bool:
+        return self.spill.lines > 0
+
+    def _parameters(self) -> dict[str, Any]:
+        m, s = self.maps, self.spill
+        customers = [m.customers.get(k) for k in s.customers]
+        suppliers = [m.suppliers.get(k) for k in s.suppliers]
+        keys = [m.dimensions.get(pair) for pair in s.analysis]
+        dims = []
+        for combo in s.dims:
+            out: list[str] = []
+            for ix in combo:
+                key = keys[ix]
+                if key and key not in out:
+                    out.append(key)
+            dims.append(out)
+        partners = []
+        for combo in s.partners:
+            found = {(customers if kind == "c" else suppliers)[ix] for kind, ix in combo}
+            partners.append(_unique(list(found)))
+        return {
+            "accounts": [m.account(k) for k in s.accounts],
+            "tax_codes": [m.tax_code(k) for k in s.tax_codes],
+            "customers": customers,
+            "suppliers": suppliers,
+            "dims": dims,
+            "users": [m.users.get(k) for k in s.users],
+            "partners": partners,
+            "currency": self.account.currency,
+            "entry0": self.first_entry_id,
+            "uid0": self.first_line_uid,
+            "seq0": self.first_sequence,
+            "batch_id": self.batch_id,
+            "created_at": self.created_at,
+        }
+
+    def write_segments(self, directory: Path) -> Iterator[tuple[Path, int]]:
+        import duckdb
+
+        self.spill.close()
+        params = self._parameters()
+        con = duckdb.connect(config={"threads": SEGMENT_THREADS, "memory_limit": SEGMENT_MEMORY})
+        try:
+            con.execute(f"SET temp_directory = '{_sql_text(str(directory))}'")
+            for k, chunk in enumerate(self.spill.chunks):
+                if not chunk.lines:
+                    continue
+                target = directory / f"lines-{k}.parquet"
+                con.execute(_segment_sql(chunk, target), params)
+                yield target, chunk.lines
+        finally:
+            con.close()
+
+
+#: One thread: the join keeps the lines' order (no sort needed), and the segment's row groups are few.
+SEGMENT_THREADS = 1
+SEGMENT_MEMORY = "256MB"
+
+# Each column of a segment row, from the staging rows `l` (lines) and `t` (transactions).
+_FOREIGN = "(l.currency_code IS NOT NULL AND l.currency_code <> $currency)"
+_SEGMENT_EXPRESSIONS = {
+    "line_uid": "$uid0 + t.first_line + l.n - 1",
+    "line_id": "l.n",
+    "entry_id": "$entry0 + t.tx",
+    "entry_version": "1",
+    "sequence_number": "$seq0 + t.tx",
+    "voucher_id": "coalesce(t.voucher, $seq0 + t.tx)",
+    "posting_date": "t.posting_date",
+    "account_code": "CAST($accounts AS VARCHAR[])[l.account_ix + 1]",
+    "description": "l.description",
+    "entry_description": "t.entry_description",
+    "debit": "CASE WHEN l.amount > 0 THEN l.amount ELSE 0 END",
+    "credit": "CASE WHEN l.amount < 0 THEN -l.amount ELSE 0 END",
+    "currency_code": f"CASE WHEN {_FOREIGN} THEN l.currency_code ELSE $currency END",
+    "currency_amount": f"CASE WHEN {_FOREIGN} THEN l.currency_amount ELSE l.amount END",
+    "exchange_rate": f"CASE WHEN {_FOREIGN} THEN l.exchange_rate ELSE 1 END",
+    "tax_code": "CAST($tax_codes AS VARCHAR[])[l.tax_ix + 1]",
+    "tax_base_amount": "l.tax_base",
+    "tax_amount": "l.tax_amount",
+    "relation_type": "CASE WHEN l.partner IS NOT NULL THEN 'businesspartner' END",
+    "relation_id": "l.partner",
+    "dimensions": "CAST($dims AS VARCHAR[][])[l.dims_ix + 1]",
+    "is_draft": "false",
+    "created_by_id": "CAST($users AS BIGINT[])[t.user_ix + 1]",
+    "created_by_name": "t.created_by_name",
+    "ro_id": "NULL",
+    "ro_document_number": "l.ro_document_number",
+    "ro_document_date": "NULL",
+    "ro_due_date": "l.ro_due_date",
+    "ro_payment_ref": "l.ro_payment_ref",
+    "ro_document_type": "t.doc_type",
+    "ro_business_partner_id": "CAST($partners AS BIGINT[])[t.partners_ix + 1]",
+    "reversal_of": "NULL",
+    "batch_id": "$batch_id",
+    "created_at": "$created_at",
+}
+
+
+def _sql_text(value: str) -> str:
+    return value.replace("'", "''")
+
+
+def _read_csv(path: Path, columns: dict[str, str]) -> str:
+    spec = ", ".join(f"'{name}': '{sql_type}'" for name, sql_type in columns.items())
+    return (
+        f"read_csv('{_sql_text(str(path))}', header=false, auto_detect=false, columns={{{spec}}}, "
+        "delim=',', quote='\"', escape='\"', nullstr='')"
+    )
+
+
+def _segment_sql(chunk: _Chunk, target: Path) -> str:
+    selects = ", ".join(
+        f"CAST({_SEGMENT_EXPRESSIONS[name]} AS {sql_type}) AS {name}" for name, sql_type in LINE_COLUMNS
+    )
+    partner = (
+        "CASE WHEN customer_ix IS NOT NULL THEN CAST($customers AS BIGINT[])[customer_ix + 1] "
+        "WHEN supplier_ix IS NOT NULL THEN CAST($suppliers AS BIGINT[])[supplier_ix + 1] END AS partner"
+    )
+    lines = f"(SELECT *, {partner} FROM {_read_csv(chunk.lines_path, _LINE_COLUMNS)})"
+    return (
+        f"COPY (SELECT {selects} FROM {lines} l "
+        f"JOIN {_read_csv(chunk.txs_path, _TX_COLUMNS)} t ON l.tx = t.tx) "
+        f"TO '{_sql_text(str(target))}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
+    )
 
 
 # ------------------------------------------------------------------ mapping file → Saldo records
@@ -472,163 +803,6 @@ def _partner_in(pid: int, party: Party, kind: str) -> BusinessPartnerIn:
     )
 
 
-# ------------------------------------------------------------------ rows
-class RowSource:
-    """The storage rows of every spilled transaction, produced while the segment is written.
-
-    `LedgerStore` iterates `Change.lines` once per attempt, so the rows never sit in memory together.
-    """
-
-    def __init__(
-        self,
-        spill: Spill,
-        lines: int,
-        maps: Maps,
-        account: ClientAccount,
-        *,
-        first_entry_id: int,
-        first_line_uid: int,
-        first_sequence: int,
-        batch_id: str,
-        created_at: datetime,
-    ) -> None:
-        self.spill = spill
-        self.lines = lines
-        self.maps = maps
-        self.account = account
-        self.first_entry_id = first_entry_id
-        self.first_line_uid = first_line_uid
-        self.first_sequence = first_sequence
-        self.batch_id = batch_id
-        self.created_at = created_at
-
-    def __len__(self) -> int:
-        return self.lines
-
-    def __bool__(self) -> bool:
-        return self.lines > 0
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        entry_id, line_uid, seq = self.first_entry_id, self.first_line_uid, self.first_sequence
-        for tx in self.spill:
-            yield from transaction_rows(
-                tx,
-                self.maps,
-                self.account,
-                entry_id=entry_id,
-                first_line_uid=line_uid,
-                sequence=seq,
-                batch_id=self.batch_id,
-                created_at=self.created_at,
-            )
-            entry_id += 1
-            seq += 1
-            line_uid += len(tx.lines)
-
-
-def _unique(values: list[Any]) -> Any:
-    found = {v for v in values if v is not None}
-    return found.pop() if len(found) == 1 else None
-
-
-def _rate(line: Line) -> Decimal:
-    """The line's exchange rate; derived from its two amounts when the file gives none."""
-    rate = line.exchange_rate
-    if rate is None and line.currency_amount:
-        rate = line.amount / line.currency_amount
-    return (rate or Decimal(1)).quantize(RATE_Q, ROUND_HALF_EVEN)
-
-
-def voucher_number(tx_id: str) -> int | None:
-    return natural_id(tx_id)
-
-
-def transaction_rows(
-    tx: Transaction,
-    maps: Maps,
-    account: ClientAccount,
-    *,
-    entry_id: int,
-    first_line_uid: int,
-    sequence: int,
-    batch_id: str,
-    created_at: datetime,
-) -> list[dict[str, Any]]:
-    """One storage row per line, the same shape `saldo.ledger.posting.entry_rows` writes."""
-    partners = []
-    for line in tx.lines:
-        if line.customer_id:
-            partners.append(maps.customers.get(line.customer_id))
-        elif line.supplier_id:
-            partners.append(maps.suppliers.get(line.supplier_id))
-        else:
-            partners.append(None)
-    # Entry-level related object: a value every line that has one agrees on applies to the others too. The
-    # voucher's party becomes the related object's business partner when the voucher is a document with one
-    # reference (an invoice or credit note); the party's own lines always carry it as their relation.
-    entry_ref = _unique([ln.reference_number for ln in tx.lines])
-    entry_partner = _unique(partners) if entry_ref is not None else None
-    entry_due = _unique([ln.due_date for ln in tx.lines])
-    entry_cid = _unique([ln.cid for ln in tx.lines])
-    voucher = voucher_number(tx.id)
-    user_id = maps.users.get(tx.source_id) if tx.source_id else None
-    doc_type = tx.voucher_type if tx.voucher_type and DOC_TYPE_RE.match(tx.voucher_type) else None
-    rows = []
-    for n, line in enumerate(tx.lines, start=1):
-        amount = line.amount
-        foreign = bool(line.currency_code) and line.currency_code != account.currency
-        tax = next((t for t in line.taxes if t.code), None)
-        partner = partners[n - 1]
-        dims: list[str] = []
-        for a in line.analysis:
-            key = maps.dimensions.get((a.type, a.id))
-            if key and key not in dims:
-                dims.append(key)
-        rows.append(
-            {
-                "line_uid": first_line_uid + n - 1,
-                "line_id": n,
-                "entry_id": entry_id,
-                "entry_version": 1,
-                "sequence_number": sequence,
-                "voucher_id": voucher if voucher is not None else sequence,
-                "posting_date": tx.date,
-                "account_code": maps.account(line.account_id),
-                "description": line.description[:512] or None,
-                "entry_description": tx.description[:512] or None,
-                "debit": amount if amount > 0 else ZERO,
-                "credit": -amount if amount < 0 else ZERO,
-                "currency_code": line.currency_code if foreign else account.currency,
-                "currency_amount": (line.currency_amount if line.currency_amount is not None else amount)
-                if foreign
-                else amount,
-                "exchange_rate": _rate(line) if foreign else Decimal(1),
-                "tax_code": maps.tax_code(tax.code) if tax and tax.code else None,
-                "tax_base_amount": tax.base.quantize(Decimal("0.01"))
-                if tax and tax.base is not None
-                else None,
-                "tax_amount": tax.amount if tax and tax.amount is not None else (ZERO if tax else None),
-                "relation_type": "businesspartner" if partner is not None else None,
-                "relation_id": partner,
-                "dimensions": dims,
-                "is_draft": False,
-                "created_by_id": user_id,
-                "created_by_name": tx.source_id[:256] if tx.source_id else None,
-                "ro_id": None,
-                "ro_document_number": (line.reference_number or entry_ref or "")[:64] or None,
-                "ro_document_date": None,
-                "ro_due_date": line.due_date or entry_due,
-                "ro_payment_ref": (line.cid or entry_cid or "")[:64] or None,
-                "ro_document_type": doc_type,
-                "ro_business_partner_id": entry_partner,
-                "reversal_of": None,
-                "batch_id": batch_id,
-                "created_at": created_at,
-            }
-        )
-    return rows
-
-
 # ------------------------------------------------------------------ the importer
 @dataclass
 class Existing:
@@ -693,6 +867,7 @@ class Importer:
                             collector.add_analysis(rec)
                         elif kind == "header":
                             stats.header = rec
+                            import duckdb  # noqa: F401 - for the commit; loads while the reader parses
                         elif kind == "totals":
                             stats.totals = rec
                         elif kind == "owner":
@@ -836,9 +1011,8 @@ class Importer:
                 raise _LedgerMoved
             maps = apply_master(c, master, set_opening=set_opening, import_record=import_record)
             counters = manifest.counters
-            rows = RowSource(
+            rows = SegmentSource(
                 spill,
-                c.lines,
                 maps,
                 target,
                 first_entry_id=counters.next_entry_id,
