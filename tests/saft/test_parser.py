@@ -12,11 +12,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
 from saldo.saft import SaftError
 from saldo.saft.parser import SaftParser
 from tests.conftest import ROOT
-from tests.saft.conftest import EXAMPLE_888, EXAMPLE_999, EXAMPLE_XMLSPY
+from tests.saft.conftest import EXAMPLE_888, EXAMPLE_999, EXAMPLE_XMLSPY, XSD_130
 from tests.saft.generate import generate
 
 
@@ -160,16 +161,18 @@ collector, spill, _sha = Importer(ledger_store(), client_repo()).parse(
 seconds = time.perf_counter() - started
 spill.delete()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+reader = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the reader process (XML tree, XSD)
 growth = max(samples) - samples[0]
 count = collector.transactions
-print(json.dumps({"growth": growth, "rss_kb": peak, "seconds": seconds, "transactions": count}))
+out = {"growth": growth, "rss_kb": peak, "reader_kb": reader, "seconds": seconds, "transactions": count}
+print(json.dumps(out))
 """
 
 
 def test_memory_stays_flat_as_the_file_grows(tmp_path):
-    """The one larger file (a few MB): the parse phase (iterparse + XSD + checks + spill) runs in a fresh
-    process, sampling its resident memory every 50 vouchers; it stays flat, where keeping the tree would
-    add several times the file's size."""
+    """The one larger file (a few MB): the parse phase (reader process with iterparse + XSD, checks and
+    spill here) runs in a fresh process, sampling its resident memory every 50 vouchers; it stays flat,
+    where keeping the tree would add several times the file's size, and so does the reader's peak."""
 
     def run(transactions: int) -> tuple[dict, int]:
         path = tmp_path / f"f{transactions}.xml"
@@ -192,6 +195,150 @@ def test_memory_stays_flat_as_the_file_grows(tmp_path):
     print(
         f"parse: {big_size / big['seconds'] / 1e6:.1f} MB/s, RSS growth while parsing "
         f"{big['growth'] / 1e6:.1f} MB ({small['growth'] / 1e6:.1f} MB for a file a tenth the size), "
-        f"peak RSS {big['rss_kb'] // 1024} MB"
+        f"peak RSS {big['rss_kb'] // 1024} MB, reader {big['reader_kb'] // 1024} MB "
+        f"({small['reader_kb'] // 1024} MB)"
     )
     assert big["growth"] < big_size  # keeping the tree: ~7x the file's size
+    assert (big["reader_kb"] - small["reader_kb"]) * 1024 < big_size  # the reader's tree does not grow either
+
+
+# ------------------------------------------------------------------ the reader process, the schema it checks
+def test_the_streaming_schema_leaves_out_only_identity_constraints_that_select_nothing():
+    from saldo.saft.parser import inert_identity_constraints
+    from saldo.saft.schemas import SCHEMA_FILES, schema_path
+
+    for version in SCHEMA_FILES:
+        root = etree.parse(str(schema_path(version))).getroot()
+        inert = inert_identity_constraints(root)
+        assert len(inert) == 100  # every key/keyref of Skatteetaten's schemas
+    # A constraint that could select something keeps them all: a wildcard, an unqualified local element,
+    # or a selector that names a qualified element.
+    root = etree.parse(str(schema_path("1.30"))).getroot()
+    key = root.find(f".//{XS}key/{XS}selector")
+    key.set("xpath", "saft:MasterFiles/saft:GeneralLedgerAccounts/saft:Account")
+    assert inert_identity_constraints(root) == []
+    key.set("xpath", ".//*")
+    assert inert_identity_constraints(root) == []
+    key.set("xpath", "MasterFiles/GeneralLedgerAccounts/Account")
+    assert inert_identity_constraints(root)
+    root.find(f".//{XS}element[@name='Header']").set("form", "unqualified")
+    assert inert_identity_constraints(root) == []
+
+
+XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+def _verdicts(data: bytes) -> tuple[bool, bool]:
+    """(the published 1.30 schema accepts the whole document, the streaming parse accepts it)."""
+    official = etree.XMLSchema(etree.parse(str(XSD_130)))
+    doc = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
+    whole = official.validate(etree.ElementTree(doc))
+    try:
+        records(data)
+        streamed = True
+    except SaftError as exc:
+        assert exc.code == "schema", exc.message
+        streamed = False
+    return whole, streamed
+
+
+def _mutations() -> list[bytes]:
+    data = small_130(3)
+    return [
+        data,
+        data.replace(b"<AccountType>GL</AccountType>", b"<AccountType>XX</AccountType>", 1),
+        data.replace(b"</TransactionDate>", b"</TransactionDate><Bogus/>", 1),
+        data.replace(b"<Amount>", b"<Amount>1", 1),
+        data.replace(b"<Amount>", b"<Amount>-x", 1),
+        data.replace(b"</RecordID>", b"</RecordID><Description>x</Description>", 1),
+        # what the identity constraints were meant to refuse, and do not in the published schema either
+        data.replace(b"<AccountID>1500</AccountID>", b"<AccountID>1920</AccountID>", 1),
+        data.replace(
+            b"<Line><RecordID>1</RecordID><AccountID>", b"<Line><RecordID>1</RecordID><AccountID>9", 1
+        ),
+        # an element in no namespace, where a selector would look
+        data.replace(b"<MasterFiles>", b'<MasterFiles><GeneralLedgerAccounts xmlns=""/>', 1),
+    ]
+
+
+def test_the_streaming_check_accepts_and_refuses_what_the_published_schema_does():
+    from tests.saft.conftest import XSD_130  # noqa: F401 - the published copy in shared/reference
+
+    verdicts = [_verdicts(d) for d in _mutations()]
+    assert [w for w, _ in verdicts] == [s for _, s in verdicts]
+    assert verdicts[0] == (True, True) and verdicts[6] == (True, True) and verdicts[7] == (True, True)
+    assert verdicts[1] == verdicts[5] == verdicts[8] == (False, False)
+
+
+def test_flattened_transactions_are_the_transactions_of_the_elements():
+    from tests.saft.test_rows import tricky_file
+
+    for data in (tricky_file(), EXAMPLE_888.read_bytes(), EXAMPLE_999.read_bytes()):
+        flat = list(SaftParser(io.BytesIO(data), name="t.xml"))
+        walked = list(SaftParser(io.BytesIO(data), name="t.xml", flatten=False))
+        assert flat == walked
+        assert [repr(r) for _, r in flat] == [repr(r) for _, r in walked]  # Decimal exponents too
+
+
+@pytest.mark.parametrize(
+    "text", ["\ue000 raw", "as a reference &#xE001;", "&#57346; decimal", "&#x00000000000000000E000; padded"]
+)
+def test_a_file_that_carries_the_separators_is_read_as_xml(text):
+    data = small_130(6)
+    data = data.replace(
+        b"<Description>Bilag 3 linje 2</Description>", f"<Description>{text}</Description>".encode()
+    )
+    recs = records(data)
+    assert recs["transaction"] == [
+        r for k, r in SaftParser(io.BytesIO(data), flatten=False) if k == "transaction"
+    ]
+    want = etree.fromstring(f"<a>{text}</a>".encode()).text.strip()
+    assert recs["transaction"][2].lines[1].description == want
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16", "ISO-8859-1", "windows-1252"])
+def test_other_encodings(encoding):
+    data = small_130(4).decode().replace("Kunde 3 AS", "Kunde 3 Æøå AS")
+    data = data.replace(
+        "<?xml version='1.0' encoding='UTF-8'?>", f"<?xml version='1.0' encoding='{encoding}'?>"
+    )
+    assert encoding in data
+    assert records(data.encode(encoding)) == records(data.replace(encoding, "UTF-8").encode())
+
+
+def test_records_before_a_schema_error_come_first():
+    data = small_130(30)
+    bad = data.replace(b"<TransactionID>17</TransactionID>", b"<TransactionID>17</TransactionID><X/>", 1)
+    runs = []
+    for flatten in (True, False):
+        seen = []
+        with pytest.raises(SaftError) as err:
+            for kind, rec in SaftParser(io.BytesIO(bad), name="t.xml", flatten=flatten):
+                seen.append(rec.id if kind == "transaction" else kind)
+        assert err.value.code == "schema" and "Element 'X'" in err.value.message
+        runs.append(seen)
+    # Transactions in order up to some point before the invalid one (libxml2 validates a chunk ahead of the
+    # records read from it), and the same ones whether flattened or not.
+    txs = [x for x in runs[0] if x.isdigit()]
+    assert 0 < len(txs) < 17 and txs == [str(n) for n in range(1, len(txs) + 1)]
+    assert runs[0] == runs[1]
+
+
+def test_an_error_reading_the_upload_is_raised_as_it_is():
+    data = small_130(200)
+
+    class Failing(io.BytesIO):
+        def read(self, n: int = -1) -> bytes:
+            if self.tell() > len(data) // 2:
+                raise OSError("connection reset")
+            return super().read(min(n, 4096) if n and n > 0 else 4096)
+
+    with pytest.raises(OSError, match="connection reset"):
+        records_of = list(SaftParser(Failing(data), name="t.xml"))
+        assert records_of is None
+
+
+def test_a_reader_that_dies_is_an_error(monkeypatch):
+    monkeypatch.setattr("saldo.saft.parser._READER_COMMAND", "import sys; sys.exit(3)")
+    with pytest.raises(RuntimeError, match="exit 3"):
+        records(small_130(2))

@@ -390,7 +390,20 @@ class _Input:
         self._tail = b""
 
     def read(self, size: int = -1) -> bytes:
-        data = os.read(self.fd, size if size and size > 0 else FEED_CHUNK)
+        # Whole chunks, as a file gives them: libxml2 then sees the same chunks (and reports a schema
+        # error after the same records) whatever the pipe hands over at a time.
+        want = size if size and size > 0 else FEED_CHUNK
+        data = os.read(self.fd, want)
+        if data and len(data) < want:
+            parts = [data]
+            got = len(data)
+            while got < want:
+                more = os.read(self.fd, want - got)
+                if not more:
+                    break
+                parts.append(more)
+                got += len(more)
+            data = b"".join(parts)
         if data and self.flat:
             self._scan(data)
         return data
