@@ -433,13 +433,11 @@ class _Input:
 class _Reader:
     """Parse (and validate) one file from stdin; send its records to stdout in document order."""
 
-    def __init__(self, source: _Input, out: BinaryIO, version: str, validate: bool) -> None:
+    def __init__(self, source: _Input, out: BinaryIO, version: str, xslt: Any) -> None:
         self.source = source
         self.out = out
-        self.schema = streaming_schema(version) if validate else None
-        self.xslt = etree.XSLT(
-            etree.XML(_FLATTEN_XSLT.encode()), access_control=etree.XSLTAccessControl.DENY_ALL
-        )
+        self.schema = streaming_schema(version)
+        self.xslt = xslt
         self.journal: Any = None
         self.journal_id: str | None = None
         self.pending = 0
@@ -449,10 +447,9 @@ class _Reader:
         pickle.dump(message, self.out, protocol=pickle.HIGHEST_PROTOCOL)
 
     def run(self) -> None:
-        kwargs: dict[str, Any] = {"events": ("end",), "tag": _READER_TAGS, **_PARSE_OPTIONS}
-        if self.schema is not None:
-            kwargs["schema"] = self.schema
-        it = etree.iterparse(self.source, **kwargs)
+        it = etree.iterparse(
+            self.source, events=("end",), tag=_READER_TAGS, schema=self.schema, **_PARSE_OPTIONS
+        )
         first = True
         closed = False
         totals: dict[str, str] = {}
@@ -510,8 +507,6 @@ class _Reader:
 
     def failed(self, it: Any) -> bool:
         """Whether the schema check has failed so far; if so, what came before and the errors are sent."""
-        if self.schema is None:
-            return False
         log = it.error_log
         if len(log):
             errors = [e.message for e in log if e.level >= etree.ErrorLevels.ERROR]
@@ -541,12 +536,18 @@ class _Reader:
 
 
 def _reader_main() -> None:
-    """The reader process: `argv = [version, validate 1/0, flat 1/0]`, XML on stdin, messages on stdout."""
+    """The reader process: on stdin a line `<version> <flat 1/0>`, then the XML; messages on stdout."""
     out = os.fdopen(os.dup(1), "wb", buffering=1 << 16)
-    reader = None
     try:
-        reader = _Reader(_Input(0, sys.argv[3] == "1"), out, sys.argv[1], sys.argv[2] == "1")
-        reader.run()
+        xslt = etree.XSLT(etree.XML(_FLATTEN_XSLT.encode()), access_control=etree.XSLTAccessControl.DENY_ALL)
+        line = b""
+        while not line.endswith(b"\n"):
+            byte = os.read(0, 1)
+            if not byte:
+                return  # the parent gave up before sending anything
+            line += byte
+        version, flat = line.decode("ascii").split()
+        _Reader(_Input(0, flat == "1"), out, version, xslt).run()
     except BaseException:  # reported to the parent, which raises it
         import traceback
 
@@ -659,36 +660,46 @@ class SaftParser:
 
     # ---------------------------------------------------------- iteration
     def __iter__(self) -> Iterator[tuple[str, Any]]:
-        prefix = self._sniff()
-        flat = self.flatten and flat_encoding_ok(prefix)
         with tempfile.TemporaryFile(prefix="saldo-saft-reader-") as errors:
+            # The reader starts (interpreter, lxml, the XSLT) while the first bytes are sniffed here.
             proc = subprocess.Popen(  # noqa: S603 - our own module, run by this interpreter
-                [sys.executable, "-c", _READER_COMMAND, self.version or "1.30", "1", "1" if flat else "0"],
+                [sys.executable, "-c", _READER_COMMAND],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=errors,
                 env=_reader_env(),
                 bufsize=1 << 16,
             )
-            _widen(proc.stdin)
-            _widen(proc.stdout)
-            feeder = threading.Thread(target=self._feed, args=(proc, prefix), name="saft-feed", daemon=True)
-            feeder.start()
+            feeder = None
             try:
+                _widen(proc.stdin)
+                _widen(proc.stdout)
+                prefix = self._sniff()
+                flat = self.flatten and flat_encoding_ok(prefix)
+                start = f"{self.version} {int(flat)}\n".encode() + prefix
+                feeder = threading.Thread(
+                    target=self._feed, args=(proc, start), name="saft-feed", daemon=True
+                )
+                feeder.start()
                 yield from self._messages(proc, feeder, errors)
             finally:
                 if proc.poll() is None:
                     proc.kill()
-                feeder.join()
+                if feeder is not None:
+                    feeder.join()
+                else:
+                    assert proc.stdin is not None
+                    with contextlib.suppress(OSError):
+                        proc.stdin.close()
                 proc.wait()
                 assert proc.stdout is not None
                 proc.stdout.close()
 
-    def _feed(self, proc: subprocess.Popen[bytes], prefix: bytes) -> None:
+    def _feed(self, proc: subprocess.Popen[bytes], start: bytes) -> None:
         """Hand the file to the reader (a thread: reading and hashing the stream overlap the parse)."""
         pipe = proc.stdin
         assert pipe is not None
-        data = prefix
+        data = start
         try:
             while data:
                 try:
