@@ -261,3 +261,19 @@ def test_an_upload_that_is_gone_fails_the_import_instead_of_retrying(stack, api)
     done = wait_import(stack, api, created["id"])
     assert done["status"] == "FAILED"
     assert done["errors"][0]["code"] == "upload_missing"
+
+
+def test_an_import_that_leaves_many_segments_queues_a_compaction(stack, api, monkeypatch):
+    from saldo.ledger.service import default_store
+    from saldo.ledger.store import COMPACT_AFTER
+    from saldo.saft import importer
+
+    monkeypatch.setattr(importer, "SEGMENT_LINES", 3)  # one segment per voucher of three lines
+    buf = io.BytesIO()
+    generate(buf, COMPACT_AFTER + 4)
+    done = wait_import(stack, api, upload(api, buf.getvalue())["id"])
+    assert done["status"] == "SUCCEEDED", done["errors"]
+    stack.drain()  # the compaction job the import queued
+    manifest = default_store().manifest(_org(api), done["client_account_id"])
+    assert [s.kind for s in manifest.segments] == ["lines"]
+    assert manifest.segments[0].rows == done["counts"]["lines"] == 3 * (COMPACT_AFTER + 4)

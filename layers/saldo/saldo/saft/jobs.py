@@ -101,6 +101,8 @@ def run_import(message: dict[str, Any]) -> None:
     if outcome.client_account_id is not None:
         fields["client_account_id"] = outcome.client_account_id
     statuses.finish(org_id, import_id, outcome.status, result, **fields)
+    if outcome.ledger_version is not None and outcome.client_account_id is not None:
+        _compact_if_needed(org_id, outcome.client_account_id)
     logger.info(
         "import finished",
         extra={
@@ -111,6 +113,17 @@ def run_import(message: dict[str, Any]) -> None:
             "errors": len(outcome.errors),
         },
     )
+
+
+def _compact_if_needed(org_id: str, client_account_id: int) -> None:
+    """A big import adds several segments (one per 200,000 lines): queue a compaction, as other writes do,
+    once the ledger has `COMPACT_AFTER` of them."""
+    from saldo.adapters.queue import enqueue
+    from saldo.ledger.service import default_store
+    from saldo.ledger.store import COMPACT_AFTER
+
+    if len(default_store().manifest(org_id, client_account_id).segments) >= COMPACT_AFTER:
+        enqueue({"type": "compact_ledger", "org_id": org_id, "client_account_id": client_account_id})
 
 
 @register("saft_export")
