@@ -342,3 +342,15 @@ def test_a_reader_that_dies_is_an_error(monkeypatch):
     monkeypatch.setattr("saldo.saft.parser._READER_COMMAND", "import sys; sys.exit(3)")
     with pytest.raises(RuntimeError, match="exit 3"):
         records(small_130(2))
+
+
+def test_an_error_in_a_valid_record_reads_the_same_flattened_or_not():
+    # A negative year is a valid xs:date but not a date Python (or the ledger) can hold.
+    data = small_130(5).replace(b"<TransactionDate>2025-01-01", b"<TransactionDate>-2025-01-01", 1)
+    messages = []
+    for flatten in (True, False):
+        with pytest.raises(SaftError) as err:
+            list(SaftParser(io.BytesIO(data), name="t.xml", flatten=flatten))
+        messages.append((err.value.code, err.value.message))
+    assert messages[0] == messages[1]
+    assert messages[0] == ("schema", "'-2025-01-01' is not a date (YYYY-MM-DD)")

@@ -322,7 +322,7 @@ def _money_text(text: str, name: str) -> Decimal:
     return q
 
 
-def _dec(el: Any, what: str = "amount") -> Decimal:
+def _dec(el: Any) -> Decimal:
     return _dec_text(el.text or "", el.tag[NSLEN:])
 
 
@@ -576,9 +576,6 @@ def _reader_env() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ this process
-_RECORD_PARSER_OPTIONS = {k: v for k, v in _PARSE_OPTIONS.items()}
-
-
 class SaftParser:
     """Iterate `(kind, record)` from one SAF-T Financial XML stream; see the module docstring.
 
@@ -605,7 +602,7 @@ class SaftParser:
         self.raw_version: str | None = None
         self._fed = 0
         self._feed_error: BaseException | None = None
-        self._records = etree.XMLParser(**_RECORD_PARSER_OPTIONS)
+        self._records = etree.XMLParser(**_PARSE_OPTIONS)
 
     @property
     def bytes_read(self) -> int:
@@ -846,7 +843,7 @@ class SaftParser:
                 if code == "i":
                     tx_id = value.strip()
                 elif code == "d":
-                    tx_date = _date(value)
+                    tx_date = _date(value.strip())
                 elif code == "p":
                     period = int(value.strip())
                 elif code == "y":
@@ -1243,7 +1240,7 @@ def _flat_line(text: str) -> Line:
         rate,
         (ref or "").strip() or None,
         (cid or "").strip() or None,
-        _date(due) if due is not None else None,
+        _date(due.strip()) if due is not None else None,
     )
 
 
@@ -1352,7 +1349,7 @@ def _flat_line_items(text: str) -> Line:
         elif code == "k":
             cid = v.strip() or None
         elif code == "e":
-            due = _date(v)
+            due = _date(v.strip())
         elif code == "C":
             currency_code = v.strip().upper()
         elif code == "A":
