@@ -208,7 +208,7 @@ class Spill:
             chunk.lines_path.open("w", newline="", encoding="utf-8", buffering=1 << 20),
             chunk.txs_path.open("w", newline="", encoding="utf-8", buffering=1 << 18),
         ]
-        self._lines_csv = csv.writer(self._fhs[0], lineterminator="\n").writerow
+        self._lines_csv = csv.writer(self._fhs[0], lineterminator="\n").writerows
         self._txs_csv = csv.writer(self._fhs[1], lineterminator="\n").writerow
 
     def add(self, tx: Transaction) -> None:
@@ -224,8 +224,9 @@ class Spill:
         entry_due = _unique([ln.due_date for ln in lines])
         entry_cid = _unique([ln.cid for ln in lines])
         parties = set()
-        line_csv = self._lines_csv
+        rows = []
         ids_acc, ids_tax, ids_cust, ids_sup = self.accounts, self.tax_codes, self.customers, self.suppliers
+        account_ix = ids_acc.get
         for n, line in enumerate(lines, start=1):
             customer_ix = supplier_ix = None
             if line.customer_id:
@@ -249,11 +250,12 @@ class Spill:
                 dims_ix = self.dims.ix(tuple(pairs))
             amount = line.amount
             code = line.currency_code or None
-            line_csv(
+            acc = account_ix(line.account_id)
+            rows.append(
                 (
                     tx_no,
                     n,
-                    ids_acc.ix(line.account_id),
+                    acc if acc is not None else ids_acc.ix(line.account_id),
                     line.description[:512] or None,
                     amount,
                     code,
@@ -270,6 +272,7 @@ class Spill:
                     (line.cid or entry_cid or "")[:64] or None,
                 )
             )
+        self._lines_csv(rows)
         source = tx.source_id
         self._txs_csv(
             (

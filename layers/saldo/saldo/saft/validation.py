@@ -84,9 +84,10 @@ class _Refs:
         self.first: dict[str, str] = {}
         self.count: Counter[str] = Counter()
 
-    def add(self, key: str, where: str) -> None:
+    def add(self, key: str, where: str, line: str | None = None) -> None:
+        """Count a use; the first one's place is `where` (+ " line <line>", built only then)."""
         if key not in self.first:
-            self.first[key] = where
+            self.first[key] = where if line is None else f"{where} line {line}"
         self.count[key] += 1
 
 
@@ -210,6 +211,8 @@ class Collector:
         total = ZERO
         debit = credit = ZERO
         where = f"transaction {tx.id}"
+        movements, party_movements = self.movements, self.party_movements
+        used_accounts, used_analysis = self.used_accounts.add, self.used_analysis.add
         for line in tx.lines:
             self.lines += 1
             amount = line.amount
@@ -218,36 +221,38 @@ class Collector:
                 debit += amount
             else:
                 credit -= amount
-            lw = f"{where} line {line.record_id}"
-            self.movements[line.account_id] += amount
-            self.used_accounts.add(line.account_id, lw)
+            record_id = line.record_id
+            movements[line.account_id] += amount
+            used_accounts(line.account_id, where, record_id)
             if line.customer_id and line.supplier_id and len(self.both_parties) < MAX_EXAMPLES:
-                self.both_parties.append(lw)
+                self.both_parties.append(f"{where} line {record_id}")
             if line.customer_id:
-                self.used_customers.add(line.customer_id, lw)
-                self.party_movements[("customer", line.customer_id, line.account_id)] += amount
+                self.used_customers.add(line.customer_id, where, record_id)
+                party_movements[("customer", line.customer_id, line.account_id)] += amount
             elif line.supplier_id:
-                self.used_suppliers.add(line.supplier_id, lw)
-                self.party_movements[("supplier", line.supplier_id, line.account_id)] += amount
-            coded = [t for t in line.taxes if t.code]
-            if len(coded) > 1:
-                self.multi_tax_lines += 1
-            for tax in coded[:1]:
-                code = tax.code or ""
-                span = self.used_tax.get(code)
-                if span is None:
-                    self.used_tax[code] = [tx.date, tx.date]
-                else:
-                    span[0] = min(span[0], tx.date)
-                    span[1] = max(span[1], tx.date)
-                self.used_tax_where.add(code, lw)
-            partial = False
-            for a in line.analysis:
-                self.used_analysis.add(f"{a.type}\x1f{a.id}", lw)
-                if a.amount is not None and a.amount != amount:
-                    partial = True
-            if partial:
-                self.analysis_amount_lines += 1
+                self.used_suppliers.add(line.supplier_id, where, record_id)
+                party_movements[("supplier", line.supplier_id, line.account_id)] += amount
+            if line.taxes:
+                coded = [t for t in line.taxes if t.code]
+                if len(coded) > 1:
+                    self.multi_tax_lines += 1
+                for tax in coded[:1]:
+                    code = tax.code or ""
+                    span = self.used_tax.get(code)
+                    if span is None:
+                        self.used_tax[code] = [tx.date, tx.date]
+                    else:
+                        span[0] = min(span[0], tx.date)
+                        span[1] = max(span[1], tx.date)
+                    self.used_tax_where.add(code, where, record_id)
+            if line.analysis:
+                partial = False
+                for a in line.analysis:
+                    used_analysis(f"{a.type}\x1f{a.id}", where, record_id)
+                    if a.amount is not None and a.amount != amount:
+                        partial = True
+                if partial:
+                    self.analysis_amount_lines += 1
         stats.debit += debit
         stats.credit += credit
         if total != 0:
