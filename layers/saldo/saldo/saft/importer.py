@@ -1,13 +1,14 @@
 """Importing SAF-T Financial files into a client account: whole or not at all.
 
-1. Every uploaded file (or zip member) streams through the parser once. Master data is collected in
-   memory (it is small); transactions are checked as they pass and spilled to a scratch file, so memory
-   does not grow with the number of lines.
+1. Every uploaded file (or zip member) streams through the parser once (parsed and validated in a reader
+   process, see parser.py). Master data is collected in memory (it is small); transactions are checked as
+   they arrive and spilled as staging rows to scratch files, so memory does not grow with the number of
+   lines.
 2. The checks run (validation.py) against the file and what the client account already has. Any error
    refuses the import before anything is written.
 3. The client account is found by `RegistrationNumber` (or created), and master data and all entries land
-   in ONE ledger commit (`LedgerStore.commit`): a new master data document and one segment of lines,
-   swapped in with the manifest. A crash or a lost race writes nothing visible.
+   in ONE ledger commit (`LedgerStore.commit`): a new master data document and the segments of lines (one
+   per `SEGMENT_LINES`), swapped in with the manifest. A crash or a lost race writes nothing visible.
 
 Opening balances: a client account's opening balances apply before its first entry. They are taken from
 the file when the ledger has no entries before the file's start; otherwise the ledger keeps its own and a
@@ -1030,7 +1031,7 @@ class Importer:
             counters.next_entry_id += c.transactions
             counters.next_line_uid += c.lines
             counters.next_sequence += c.transactions
-            return Change(lines=rows, master=master, result={"maps": maps})  # type: ignore[arg-type]
+            return Change(lines=rows, master=master, result={"maps": maps})
 
         self.store.commit(req.org_id, account.id, build)
         version = self.store.manifest(req.org_id, account.id).version
