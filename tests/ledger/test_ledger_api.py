@@ -380,3 +380,24 @@ def test_tax_and_currency_fields_come_back_exactly(api):
             if field in sent:
                 assert got[field] == Decimal(sent[field]), field
     assert back["lines"][1]["currency_code"] == "NOK" and back["lines"][1]["tax_code"] is None
+
+
+def test_texts_with_carriage_returns_quotes_and_null_markers_come_back(api):
+    ca = make_client_account(api)
+    texts = ["Linje 1\r\nLinje 2", "\\N", 'Sitat "her", komma', "", "cr\ralone"]
+    entry = {
+        "posting_date": "2025-02-01",
+        "description": texts[0],
+        "lines": [
+            {"account_code": "1920", "debit": "10.00", "description": texts[1]},
+            {"account_code": "3000", "credit": "4.00", "description": texts[2]},
+            {"account_code": "3000", "credit": "3.00", "description": texts[3]},
+            {"account_code": "3000", "credit": "3.00", "description": texts[4]},
+        ],
+    }
+    res = post(api, ca, [entry])
+    assert res.status == 201, res.text
+    entry_id = res.json()["entries"][0]["id"]
+    e = api.get(f"/api/v2/journal-entries/{entry_id}", params={"client_account_id": ca}).json()
+    assert e["description"] == texts[0]
+    assert [line["description"] for line in e["lines"]] == texts[1:]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -17,24 +16,28 @@ NULL = "\\N"
 
 
 def _cell(value: Any) -> str:
+    """One CSV field: NULL unquoted, every value quoted, so a text that reads `\\N` stays a text."""
     if value is None:
         return NULL
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "|".join(value)
-    return str(value)
+        text = "true" if value else "false"
+    elif isinstance(value, Decimal):
+        text = format(value, "f")
+    elif isinstance(value, datetime | date):
+        text = value.isoformat()
+    elif isinstance(value, list):
+        text = "|".join(value)
+    else:
+        text = str(value)
+    return '"' + text.replace('"', '""') + '"'
 
 
 def write_parquet(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]], target: Path) -> int:
     """Write rows (dicts keyed by column name) to `target`; return the number of rows.
 
     Rows go through a CSV file that DuckDB reads with the exact column types, which is far faster
-    than inserting row by row. Lists are `|`-joined (dimension keys never contain `|`); NULL is `\\N`.
+    than inserting row by row. Lists are `|`-joined (dimension keys never contain `|`); NULL is an
+    unquoted `\\N` and every value is quoted, so texts keep carriage returns and a literal `\\N`.
     """
     import duckdb
 
@@ -43,9 +46,8 @@ def write_parquet(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, s
     fd, csv_path = tempfile.mkstemp(suffix=".csv", dir=target.parent)
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
             for row in rows:
-                writer.writerow([_cell(row.get(n)) for n in names])
+                fh.write(",".join([_cell(row.get(n)) for n in names]) + "\n")
                 count += 1
         selects = []
         for name, sql_type in columns:
@@ -61,7 +63,8 @@ def write_parquet(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, s
         try:
             con.execute(
                 f"COPY (SELECT {', '.join(selects)} FROM read_csv(?, header=false, columns={col_spec}, "
-                f"auto_detect=false, delim=',', quote='\"', escape='\"', nullstr='\\N')) "
+                f"auto_detect=false, delim=',', quote='\"', escape='\"', nullstr='\\N', "
+                f"allow_quoted_nulls=false, new_line='\\n')) "
                 f"TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)",
                 [csv_path],
             )
