@@ -108,7 +108,9 @@ def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> 
 
     line_paths = [_local_copy(store, k) for k in manifest.segment_keys("lines")]
     fact_paths = [_local_copy(store, k) for k in manifest.segment_keys("facts")]
-    con = duckdb.connect(config={"threads": 2, **config})
+    # The allocator's background thread returns the build's freed pages a second later (saldo/__init__.py)
+    # without waiting for more queries to do it.
+    con = duckdb.connect(config={"threads": 2, "allocator_background_threads": True, **config})
     con.execute(f"CREATE TABLE facts AS {_source(fact_paths, FACT_COLUMNS)}")
     return con, line_paths, bool(fact_paths)
 
