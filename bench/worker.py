@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -284,9 +285,13 @@ def saft_import(a: dict[str, Any]) -> dict[str, Any]:
         if outcome.client_account_id:
             manifest = store.manifest("bench", outcome.client_account_id)
             lines = sum(s.rows for s in manifest.segments if s.kind == "lines")
+    # The file is parsed in a reader process (saldo/saft/parser.py): its peak counts too. ru_maxrss of the
+    # waited-for children is in KiB on Linux.
+    children_peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {
         "status": outcome.status,
         "errors": outcome.errors[:3],
+        "children_peak_mb": round(children_peak_mb, 1),
         "bytes": path.stat().st_size,
         "seconds": seconds,
         "lines": lines,
