@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from saldo import jsonenc
+from saldo.ledger.query import OPEN_ITEM_LINES
 from saldo.ledger.service import LedgerService
 from saldo.reports.common import LineFilter
 from saldo.reports.general_ledger import ROW_SQL, gl_row, page
-from saldo.reports.open_items import OPEN_ITEMS
 from tests.ledger.helpers import post, sale
 from tests.reports.conftest import build_ledger
 
@@ -63,5 +63,5 @@ def test_sql_rows_equal_python_rows_and_pages_follow_rn(api, tenant):
     rows = jsonenc.loads(jsonenc.dumps(page(view, payable, page_no=2, per_page=5)["data"]))
     assert rows == [r for r in expected if r["account_code"] == "2400"][5:10]
     # The accounts payable report reads the same page from the view's copy of the control accounts.
-    copy = page(view, payable, page_no=2, per_page=5, table=OPEN_ITEMS)
+    copy = page(view, payable, page_no=2, per_page=5, table=OPEN_ITEM_LINES)
     assert jsonenc.loads(jsonenc.dumps(copy["data"])) == rows

@@ -954,7 +954,8 @@ class LocalStack:
             if rule.state != "ENABLED":
                 return
             ours = [t for t in rule.targets if ":lambda:" in t["Arn"] or ":states:" in t["Arn"]]
-            if len(ours) < len(rule.targets):  # moto raises NotImplementedError on Lambda targets
+            # The other targets (SQS, logs) stay with moto, which cannot deliver to Lambda or Step Functions.
+            if len(ours) < len(rule.targets):
                 rest = copy.copy(rule)
                 rest.targets = [t for t in rule.targets if t not in ours]
                 original(rest, event, transform_input)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The control accounts of the accounts receivable and payable reports (customer and supplier ledgers).
+# The control accounts of the accounts receivable and payable reports (seeds/003: receivable 1500,
+# payable 2400).
 CONTROL_ACCOUNTS: dict[str, list[str]] = {"receivable": ["1500"], "payable": ["2400"]}
 
 CLASS_NAMES: dict[str, tuple[str, str]] = {

@@ -24,7 +24,9 @@ from saldo.ledger.schema import FACT_COLUMNS, LINE_COLUMNS
 from saldo.ledger.store import LedgerStore, Manifest
 
 CACHE_DIR = Path(os.environ.get("SALDO_CACHE_DIR", "/tmp/saldo-cache"))  # noqa: S108 - Lambda's scratch space
-# Cached views may use this share of the function's memory (a 1M-line view holds about 0.5 GB); the
+# The view's copy of the control accounts' lines, read by the open-item reports.
+OPEN_ITEM_LINES = "open_item_lines"
+# Cached views may use this share of the function's memory (a 1M-line view holds about 0.6 GB); the
 # least recently used go first, the newest always stays.
 VIEW_CACHE_SHARE = 0.5
 VIEW_CACHE_MAX = 8
@@ -146,7 +148,7 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
     # (a fifth of the ledger in the demo data): a string filter over every line is their largest cost.
     codes = ", ".join(f"'{c}'" for kind in CONTROL_ACCOUNTS.values() for c in kind)
     con.execute(
-        f"CREATE TABLE open_item_lines AS SELECT * FROM lines WHERE account_code IN ({codes}) ORDER BY rn"
+        f"CREATE TABLE {OPEN_ITEM_LINES} AS SELECT * FROM lines WHERE account_code IN ({codes}) ORDER BY rn"
     )
     _master_tables(con, master)
     return LedgerView(con, manifest, master, account, threading.Lock())

@@ -33,6 +33,7 @@ from saldo.render.formats import (
     quantize,
     to_display_time,
 )
+from saldo.xmltext import NOT_XML, escape
 
 AMOUNT_FORMAT = "#,##0.00"
 AMOUNT_FORMAT_RED = "#,##0.00;[Red]-#,##0.00"
@@ -40,8 +41,6 @@ INTEGER_FORMAT = "#,##0"
 PERCENT_FORMAT = "0.00%"
 DATE_FORMATS = {"nb": "dd.mm.yyyy", "en": "yyyy-mm-dd"}
 
-# Control characters, lone surrogates and U+FFFE/U+FFFF: none of them can be written to XML.
-_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 MAX_CELL_TEXT = 32767
 MAX_OUTLINE = 7
@@ -53,7 +52,7 @@ BORDER_COLOR = "7F8C99"
 
 
 def _clean_text(value: str) -> str:
-    value = _ILLEGAL.sub("", value)
+    value = NOT_XML.sub("", value)
     return value if len(value) <= MAX_CELL_TEXT else value[: MAX_CELL_TEXT - 1] + "\u2026"
 
 
@@ -416,19 +415,6 @@ def _open_stream(ws: Any) -> None:
     ws._writer.write_top()
 
 
-def _xml_text(value: str) -> str:
-    """Text escaped as lxml escapes it (``&``, ``<``, ``>`` and carriage returns)."""
-    if "&" in value:
-        value = value.replace("&", "&amp;")
-    if "<" in value:
-        value = value.replace("<", "&lt;")
-    if ">" in value:
-        value = value.replace(">", "&gt;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    return value
-
-
 def _number(value: Any) -> str:
     """A number as openpyxl writes it (its ``safe_string``: ``%.16g`` of the value as a float)."""
     return "%.16g" % value  # noqa: UP031 - exactly openpyxl's format; str.format would not convert Decimals
@@ -485,7 +471,7 @@ class _RowSerializer:
                     parts.append(f'<c r="{ref}"{s} t="inlineStr"></c>')
                 else:
                     space = ' xml:space="preserve"' if v != v.strip() else ""
-                    parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{_xml_text(v)}</t></is></c>')
+                    parts.append(f'<c r="{ref}"{s} t="inlineStr"><is><t{space}>{escape(v)}</t></is></c>')
             elif t is Decimal or t is int:
                 if t is Decimal and not v.is_finite():
                     return None

@@ -12,7 +12,6 @@ from saldo.ledger.models import DIMENSION_TYPES
 from saldo.ledger.query import LedgerView
 
 ZERO = Decimal("0.00")
-# Control accounts of the open-item reports (seeds/003: receivable 1500, payable 2400).
 
 
 def parse_dimensions(value: str | None) -> dict[str, set[int]]:

@@ -15,13 +15,11 @@ from typing import Any, Literal
 
 from saldo.errors import BadRequest
 from saldo.ledger.accountplan import CONTROL_ACCOUNTS
-from saldo.ledger.query import LedgerView
+from saldo.ledger.query import OPEN_ITEM_LINES, LedgerView
 from saldo.reports.common import ZERO, LineFilter
 from saldo.reports.general_ledger import page
 
 Basis = Literal["due_date", "document_date"]
-# The view's copy of the control accounts' lines (saldo/ledger/query.py).
-OPEN_ITEMS = "open_item_lines"
 
 
 def parse_buckets(value: str) -> list[int]:
@@ -61,7 +59,7 @@ def ageing(
         f"""
         SELECT date_diff('day', {basis_sql}, ?::DATE) AS days,
                sum(l.amount - sign(l.amount) * l.reconciled_amount) AS open_amount, sum(l.amount) AS moved
-        FROM {OPEN_ITEMS} l WHERE {where} GROUP BY ALL""",
+        FROM {OPEN_ITEM_LINES} l WHERE {where} GROUP BY ALL""",
         [as_of, *params],
     )
     labels = ["not_due"] + [f"{lo + 1}-{hi}" for lo, hi in pairwise(edges)] + [f"{edges[-1] + 1}+"]
@@ -125,7 +123,7 @@ def open_items_report(
         free_text=free_text,
         business_partner_id=business_partner_id,
     )
-    out = page(view, flt, page_no=page_no, per_page=per_page, table=OPEN_ITEMS)
+    out = page(view, flt, page_no=page_no, per_page=per_page, table=OPEN_ITEM_LINES)
     if aging is not None:
         out["summary"] = ageing(
             view,

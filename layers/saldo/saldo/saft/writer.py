@@ -31,15 +31,14 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from saldo.saft import EXPORT_VERSION, NAMESPACE, NS
+from saldo.xmltext import MARKUP, NOT_XML, escape
 
 NSMAP = {None: NAMESPACE}
 CENT = Decimal("0.01")
 RATE = Decimal("0.00000001")
 CODE, SHORT, MIDDLE1, MIDDLE2, LONG = 9, 18, 35, 70, 256
-_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-_MARKUP = re.compile("[&<>\r]")
-_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff&<>\r]")  # _BAD_CHARS or _MARKUP
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+_BAD_CHARS = NOT_XML
+_SPECIAL = re.compile(NOT_XML.pattern[:-1] + MARKUP.pattern[1:])  # a character to remove or to escape
 CHUNK = 1 << 20  # characters of text collected before a write to `out`
 CACHE = 8192  # values remembered per field (a cache is emptied when full)
 
@@ -69,13 +68,6 @@ def text(value: Any, max_len: int) -> str:
     """`value` as text an XSD string type of `max_len` accepts."""
     s = _BAD_CHARS.sub("", str(value)).strip()
     return s[:max_len].rstrip() if len(s) > max_len else s
-
-
-def escape(s: str) -> str:
-    """`s` as XML character data, escaped as libxml2 writes it (`&`, `<`, `>`, and CR as `&#13;`)."""
-    if _MARKUP.search(s) is None:
-        return s
-    return _MARKUP.sub(lambda m: _ENTITIES[m.group()], s)
 
 
 def money(value: Decimal) -> str:
