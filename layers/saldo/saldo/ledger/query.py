@@ -9,7 +9,6 @@ right after a write sees it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from saldo.ledger.accountplan import CONTROL_ACCOUNTS
 from saldo.ledger.masterdata import MasterData
 from saldo.ledger.models import ClientAccount
 from saldo.ledger.schema import FACT_COLUMNS, LINE_COLUMNS
+from saldo.ledger.segment_cache import SegmentCache
 from saldo.ledger.store import LedgerStore, Manifest
 
 CACHE_DIR = Path(os.environ.get("SALDO_CACHE_DIR", "/tmp/saldo-cache"))  # noqa: S108 - Lambda's scratch space
@@ -62,14 +62,24 @@ _views: OrderedDict[tuple[str, int, int], LedgerView] = OrderedDict()
 _views_lock = threading.Lock()
 
 
-def _local_copy(store: LedgerStore, key: str) -> Path:
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    path = CACHE_DIR / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".parquet")
-    if not path.exists():
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        store.blobs.download(key, tmp)
-        tmp.replace(path)
-    return path
+_segment_cache: SegmentCache | None = None
+
+
+def segment_cache() -> SegmentCache:
+    global _segment_cache
+    if _segment_cache is None or _segment_cache.directory != CACHE_DIR:
+        _segment_cache = SegmentCache(CACHE_DIR)
+    return _segment_cache
+
+
+def _local_copies(store: LedgerStore, manifest: Manifest) -> tuple[list[Path], list[Path]]:
+    """Local copies of the manifest's line and fact segments; none of them is evicted for another."""
+    cache = segment_cache()
+    pinned: list[Path] = []
+    for key in manifest.segment_keys("lines") + manifest.segment_keys("facts"):
+        pinned.append(cache.get(key, lambda path, key=key: store.blobs.download(key, path), pinned=pinned))
+    n_lines = len(manifest.segment_keys("lines"))
+    return pinned[:n_lines], pinned[n_lines:]
 
 
 def _empty_select(columns: tuple[tuple[str, str], ...]) -> str:
@@ -108,8 +118,7 @@ def _resolved(line_paths: list[Path], has_facts: bool) -> str:
 def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> tuple[Any, list[Path], bool]:
     import duckdb
 
-    line_paths = [_local_copy(store, k) for k in manifest.segment_keys("lines")]
-    fact_paths = [_local_copy(store, k) for k in manifest.segment_keys("facts")]
+    line_paths, fact_paths = _local_copies(store, manifest)
     # The allocator's background thread returns the build's freed pages a second later (saldo/__init__.py)
     # without waiting for more queries to do it.
     con = duckdb.connect(config={"threads": 2, "allocator_background_threads": True, **config})
