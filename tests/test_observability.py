@@ -95,3 +95,23 @@ def test_a_job_records_its_duration_and_failure(emf, lambda_context):
     (doc,) = emf()
     assert {"JobDuration", "JobFailures"} <= _metric_names(doc)
     assert doc["job_type"] == "no_such_job" and _value(doc, "JobFailures") == 1
+
+
+def test_with_metrics_disabled_nothing_is_written_or_kept(monkeypatch, capsys, lambda_context):
+    from saldo.observability import metrics
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    lambda_handler = _handler("public_api")
+    event = {
+        "version": "2.0",
+        "routeKey": "GET /openapi.json",
+        "rawPath": "/openapi.json",
+        "rawQueryString": "",
+        "headers": {},
+        "requestContext": {"http": {"method": "GET", "path": "/openapi.json"}, "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+    for _ in range(3):
+        assert lambda_handler(event, lambda_context)["statusCode"] == 200
+    assert '"_aws"' not in capsys.readouterr().out
+    assert not metrics.metric_set
