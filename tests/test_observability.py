@@ -45,6 +45,17 @@ def emf(monkeypatch, capsys):
     return documents
 
 
+OPENAPI_EVENT = {
+    "version": "2.0",
+    "routeKey": "GET /openapi.json",
+    "rawPath": "/openapi.json",
+    "rawQueryString": "",
+    "headers": {},
+    "requestContext": {"http": {"method": "GET", "path": "/openapi.json"}, "stage": "$default"},
+    "isBase64Encoded": False,
+}
+
+
 def _value(doc: dict, name: str) -> float:
     value = doc[name]
     return value[0] if isinstance(value, list) else value
@@ -56,15 +67,7 @@ def _metric_names(doc: dict) -> set[str]:
 
 def test_an_api_call_records_latency_bytes_and_status_by_route(emf, lambda_context):
     lambda_handler = _handler("public_api")
-    event = {
-        "version": "2.0",
-        "routeKey": "GET /openapi.json",
-        "rawPath": "/openapi.json",
-        "rawQueryString": "",
-        "headers": {},
-        "requestContext": {"http": {"method": "GET", "path": "/openapi.json"}, "stage": "$default"},
-        "isBase64Encoded": False,
-    }
+    event = OPENAPI_EVENT
     response = lambda_handler(event, lambda_context)
     (doc,) = emf()
     assert {"Latency", "ResponseBytes", f"Responses{response['statusCode'] // 100}xx"} <= _metric_names(doc)
@@ -102,15 +105,7 @@ def test_with_metrics_disabled_nothing_is_written_or_kept(monkeypatch, capsys, l
 
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
     lambda_handler = _handler("public_api")
-    event = {
-        "version": "2.0",
-        "routeKey": "GET /openapi.json",
-        "rawPath": "/openapi.json",
-        "rawQueryString": "",
-        "headers": {},
-        "requestContext": {"http": {"method": "GET", "path": "/openapi.json"}, "stage": "$default"},
-        "isBase64Encoded": False,
-    }
+    event = OPENAPI_EVENT
     for _ in range(3):
         assert lambda_handler(event, lambda_context)["statusCode"] == 200
     assert '"_aws"' not in capsys.readouterr().out
