@@ -56,6 +56,6 @@ def test_files_left_by_an_earlier_process_count(tmp_path):
 
 def test_the_default_bound_is_a_share_of_the_disk(tmp_path, monkeypatch):
     monkeypatch.delenv("SALDO_CACHE_MAX_BYTES", raising=False)
-    assert 0 < SegmentCache(tmp_path).max_bytes
+    assert SegmentCache(tmp_path).max_bytes > 0
     monkeypatch.setenv("SALDO_CACHE_MAX_BYTES", "1234")
     assert SegmentCache(tmp_path).max_bytes == 1234
