@@ -90,3 +90,16 @@ def test_changed_sections_name_what_changed():
     assert changed_sections(first, same, day) == []
     moved = apply_snapshot(first, company(name="Ny ApS", owners=[owner("bo", "1")]), day)
     assert changed_sections(first, moved, day) == [MASTER_DATA, OWNERS]
+
+
+def test_key_figures_keep_exact_amounts():
+    from decimal import Decimal
+
+    day = date(2024, 1, 1)
+    rec = apply_snapshot(
+        new_record("DK", "10403782"),
+        company(key_figures=[{"year": 2023, "revenue": "99999999999999.99", "employees": 12}]),
+        day,
+    )
+    (figures,) = as_of(rec, day)["key_figures"]
+    assert figures["revenue"] == Decimal("99999999999999.99") and figures["employees"] == 12

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import copy
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
-from saldo.registry.models import CompanyIn
+from saldo.registry.models import CompanyIn, KeyFigures
 
 Segment = dict[str, Any]
 Timeline = list[Segment]
@@ -32,6 +33,9 @@ SCALARS = (
     "balance_day",
     "listed",
     "client_account_id",
+)
+MONEY_FIELDS = frozenset(
+    name for name, f in KeyFigures.model_fields.items() if "Decimal" in str(f.annotation)
 )
 # Sections whose change a company-changed event names.
 MASTER_DATA = "master_data"
@@ -165,8 +169,15 @@ def as_of(record: dict[str, Any], day: date) -> dict[str, Any]:
         current.sort(key=lambda v: (v.get("role", ""), v["name"]))
         view[section] = current
     view["registered_beneficial_owners"] = view.pop("beneficial_owners")
-    view["key_figures"] = [record["key_figures"][y] for y in sorted(record["key_figures"], reverse=True)]
+    view["key_figures"] = [
+        _figures(record["key_figures"][y]) for y in sorted(record["key_figures"], reverse=True)
+    ]
     return view
+
+
+def _figures(stored: dict[str, Any]) -> dict[str, Any]:
+    """Key figures with amounts as Decimal (the record keeps them as exact strings)."""
+    return {k: Decimal(v) if k in MONEY_FIELDS else v for k, v in stored.items()}
 
 
 def changed_sections(before: dict[str, Any] | None, after: dict[str, Any], day: date) -> list[str]:
