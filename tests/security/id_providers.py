@@ -283,6 +283,7 @@ for _route in (
     "GET /api/v2/companies/{country}/{registration_number}/ownership",
     "PUT /api/v2/persons/{person_id}",
     "GET /api/v2/persons/{person_id}",
+    "POST /api/v2/companies/import",
 ):
     registry.denials[_route] = frozenset({200, 201, 404})
 
@@ -295,3 +296,10 @@ def company_body(world: World, owner: Tenant, caller: Tenant) -> Body:
 @registry.body("PUT /api/v2/persons/{person_id}")
 def person_body(world: World, owner: Tenant, caller: Tenant) -> Body:
     return Body({"name": caller.named("Person")})
+
+
+@registry.body("POST /api/v2/companies/import")
+def company_import(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {"documents": [{"country": "DK", "registration_number": cvr(), **_company(caller, "someone")}]}
+    )

@@ -125,6 +125,95 @@ class RegistryService:
             return rec.as_of(after, day), before is None
         raise Conflict("The company is being changed by many writers at once; retry the request")
 
+    def replace_history(self, country: str, number: str, register: dict[str, Any]) -> bool:
+        """Take a register's whole history for the company (a CVR document); the organization's own key
+        figures and ledger link are kept. True when the company is new."""
+        from saldo.adapters.registry_store import VersionConflict
+
+        day = today()
+        for _ in range(MAX_ATTEMPTS):
+            found = self.store.get_company(self.org_id, country, number)
+            before, version = found if found else (None, 0)
+            after = {**register, "key_figures": dict((before or register)["key_figures"])}
+            if before is not None:
+                after["facts"] = {
+                    **register["facts"],
+                    "client_account_id": before["facts"].get("client_account_id", []),
+                }
+            if after == before:
+                return False
+            self.store.add_links(self.org_id, rec.parties(after), country, number)
+            try:
+                self.store.put_company(self.org_id, after, rec.as_of(after, day)["name"] or number, version)
+            except VersionConflict:
+                continue
+            changed = rec.changed_sections(before, after, day)
+            if changed:
+                self.publish(
+                    "CompanyChanged",
+                    {
+                        "org_id": self.org_id,
+                        "country": country,
+                        "registration_number": number,
+                        "changed": changed,
+                        "effective_date": day.isoformat(),
+                        "created": before is None,
+                    },
+                )
+            return before is None
+        raise Conflict("The company is being changed by many writers at once; retry the request")
+
+    def import_documents(self, documents: list[Any]) -> dict[str, Any]:
+        """Read every document first; only when all can be read is anything written (each company whole)."""
+        from saldo.registry import formats
+
+        parsed: list[tuple[str, str, str, Any]] = []
+        problems = []
+        seen: dict[tuple[str, str], int] = {}
+        for i, document in enumerate(documents):
+            try:
+                kind = formats.detect(document)
+                if kind == "cvr":
+                    country, number, content = formats.read_cvr(document)
+                elif kind == "enhetsregisteret":
+                    country, number, content = formats.read_enhetsregisteret(document, today())
+                else:
+                    country, number, content = formats.read_saldo(document)
+                if isinstance(content, CompanyIn):
+                    _check_parties(content)
+            except formats.DocumentError as exc:
+                problems.append({"field": f"documents[{i}]", "message": str(exc)})
+                continue
+            except Unprocessable as exc:
+                problems.append({"field": f"documents[{i}]", "message": exc.message})
+                continue
+            if (country, number) in seen:
+                problems.append(
+                    {
+                        "field": f"documents[{i}]",
+                        "message": f"{country} {number} appears twice (documents[{seen[(country, number)]}])",
+                    }
+                )
+                continue
+            seen[(country, number)] = i
+            parsed.append((kind, country, number, content))
+        if problems:
+            raise Unprocessable(
+                f"{len(problems)} of {len(documents)} documents cannot be imported; nothing was imported. "
+                f"{problems[0]['field']}: {problems[0]['message']}",
+                details=problems,
+            )
+        results = []
+        for kind, country, number, content in parsed:
+            if isinstance(content, CompanyIn):
+                _, created = self.put_company(country, number, content)
+            else:
+                created = self.replace_history(country, number, content)
+            results.append(
+                {"format": kind, "country": country, "registration_number": number, "created": created}
+            )
+        return {"imported": len(results), "companies": results}
+
     def record(self, country: str, number: str) -> dict[str, Any]:
         number = registration_number(country, number)
         found = self.store.get_company(self.org_id, country, number)

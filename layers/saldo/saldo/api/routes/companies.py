@@ -4,10 +4,11 @@ and computed beneficial ownership."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, Field
 
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
@@ -46,6 +47,24 @@ def _service() -> RegistryService:
 def put_company(country: CountryPath, registration_number: NumberPath, body: CompanyIn):
     view, created = _service().put_company(country, registration_number, body)
     return json_response(201 if created else 200, view)
+
+
+class ImportIn(BaseModel):
+    documents: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=100,
+        description="CVR company documents (Vrvirksomhed), Enhetsregisteret units (with rollegrupper) or "
+        "Saldo's company JSON with country and registration_number; the format is recognised per document",
+    )
+
+
+@router.post(
+    "/api/v2/companies/import",
+    summary="Import company documents (CVR, Enhetsregisteret, Saldo JSON): all of them or none",
+    tags=[TAG],
+)
+def import_companies(body: ImportIn):
+    return json_response(200, _service().import_documents(body.documents))
 
 
 @router.get(
