@@ -64,6 +64,7 @@ class Recorder:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._restore: list[tuple[Any, str, Any]] = []
+        self._active = False
 
     def start(self) -> Recorder:
         import botocore.session
@@ -81,9 +82,11 @@ class Recorder:
         from saldo.adapters.clients import reset
 
         reset()  # the functions' cached clients were created unhooked
+        self._active = True
         return self
 
     def stop(self) -> None:
+        self._active = False  # clients created meanwhile keep their hooks; they record nothing more
         while self._restore:
             owner, name, original = self._restore.pop()
             setattr(owner, name, original)
@@ -125,7 +128,7 @@ class Recorder:
 
         def before(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
             function = current_function.get()
-            if function is None or _is_local_stack_client(client):
+            if not self._active or function is None or _is_local_stack_client(client):
                 return
             call = Call(
                 function,

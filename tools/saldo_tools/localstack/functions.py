@@ -22,6 +22,7 @@ from saldo_tools.localstack.template import ACCOUNT_ID
 # each AWS call to the function that made it (tests/security/iam_recorder.py).
 current_function: ContextVar[str | None] = ContextVar("saldo_local_function", default=None)
 
+
 @dataclass
 class FunctionSpec:
     logical_id: str
