@@ -14,6 +14,7 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ class LedgerView:
     account: ClientAccount
     lock: threading.Lock
     memory_bytes: int = 0
+    # The latest day from which a reconciliation counts: reports as of that day or later read the lines'
+    # stored `reconciled_amount` (see reconciled_as_of).
+    reconciled_until: date | None = None
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self.lock:
@@ -77,32 +81,72 @@ def _empty_select(columns: tuple[tuple[str, str], ...]) -> str:
 
 
 def _source(paths: list[Path], columns: tuple[tuple[str, str], ...]) -> str:
+    """The segments' rows with every column of `columns`, in its order: segments written before a column
+    was added read it as NULL (by name: without it, DuckDB would drop the column or refuse the files)."""
     if not paths:
         return _empty_select(columns)
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
-    return f"SELECT * FROM read_parquet([{files}])"
+    return (
+        f"{_empty_select(columns)} UNION ALL BY NAME "
+        f"SELECT * FROM read_parquet([{files}], union_by_name = true)"
+    )
+
+
+# The reconciliations of each line by the day they count from: a reconcile/unreconcile fact's
+# `effective_date`, else (facts written before it existed) the latest posting date of the lines its
+# reconciliation matched (the facts of one request share reference and time).
+RECONCILIATIONS_SQL = """
+    SELECT f.line_uid, coalesce(f.effective_date, g.latest) AS effective_date,
+           sum(CASE WHEN f.fact_type = 'reconcile' THEN f.amount ELSE -f.amount END)::DECIMAL(18,2) AS amount
+    FROM facts f
+    LEFT JOIN (SELECT f2.ref, f2.created_at, max(l.posting_date) AS latest
+               FROM facts f2 JOIN ({lines}) l ON l.line_uid = f2.line_uid
+               WHERE f2.fact_type IN ('reconcile', 'unreconcile') AND f2.effective_date IS NULL
+               GROUP BY ALL) g ON g.ref IS NOT DISTINCT FROM f.ref AND g.created_at = f.created_at
+    WHERE f.fact_type IN ('reconcile', 'unreconcile')
+    GROUP BY ALL"""
 
 
 def _resolved(line_paths: list[Path], has_facts: bool) -> str:
-    """The lines with cancellations, reconciliations, superseded versions and deletions applied."""
+    """The lines with cancellations, reconciliations, superseded versions and deletions applied.
+
+    `reconciled_amount` is what all reconciliations match of the line, `reconciled_through` the day
+    the last of them counts from: a report as of an earlier day reads `reconciled_as_of` instead.
+    """
     if not has_facts:
         return f"""
             SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount, false AS cancelled,
-                   0::DECIMAL(18,2) AS reconciled_amount
+                   0::DECIMAL(18,2) AS reconciled_amount, NULL::DATE AS reconciled_through
             FROM ({_source(line_paths, LINE_COLUMNS)}) l"""
     return f"""
         SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount,
                (c.entry_id IS NOT NULL) AS cancelled,
-               coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount
+               coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount,
+               r.reconciled_through
         FROM ({_source(line_paths, LINE_COLUMNS)}) l
         LEFT JOIN (SELECT DISTINCT entry_id FROM facts WHERE fact_type = 'cancel') c USING (entry_id)
-        LEFT JOIN (SELECT line_uid, sum(CASE WHEN fact_type = 'reconcile' THEN amount ELSE -amount END)
-                   AS reconciled FROM facts WHERE fact_type IN ('reconcile', 'unreconcile')
-                   GROUP BY line_uid) r USING (line_uid)
+        LEFT JOIN (SELECT line_uid, sum(amount) AS reconciled, max(effective_date) AS reconciled_through
+                   FROM reconciliations GROUP BY line_uid) r USING (line_uid)
         WHERE NOT EXISTS (SELECT 1 FROM facts f WHERE f.fact_type = 'supersede'
                           AND f.entry_id = l.entry_id AND f.entry_version = l.entry_version)
           AND NOT EXISTS (SELECT 1 FROM facts f
                           WHERE f.fact_type = 'delete' AND f.entry_id = l.entry_id)"""
+
+
+def reconciled_as_of(
+    alias: str, as_of: date | None, reconciled_until: date | None = None
+) -> tuple[str, list[Any]]:
+    """SQL for a line's reconciled amount as of a day (inclusive) and its parameters: only the
+    reconciliations that count from that day or earlier. Without a day, or when no reconciliation of the
+    view counts from a later day (`reconciled_until`, LedgerView), it is the stored total."""
+    if as_of is None or (reconciled_until is not None and as_of >= reconciled_until):
+        return f"{alias}.reconciled_amount", []
+    return (
+        f"(CASE WHEN {alias}.reconciled_through IS NULL OR {alias}.reconciled_through <= ? "
+        f"THEN {alias}.reconciled_amount ELSE (SELECT coalesce(sum(r.amount), 0) FROM reconciliations r "
+        f"WHERE r.line_uid = {alias}.line_uid AND r.effective_date <= ?)::DECIMAL(18,2) END)",
+        [as_of, as_of],
+    )
 
 
 def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> tuple[Any, list[Path], bool]:
@@ -114,6 +158,18 @@ def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> 
     # without waiting for more queries to do it.
     con = duckdb.connect(config={"threads": 2, "allocator_background_threads": True, **config})
     con.execute(f"CREATE TABLE facts AS {_source(fact_paths, FACT_COLUMNS)}")
+    if fact_paths:
+        # Only facts without an effective date need their lines' dates (a scan of the segments).
+        undated = con.execute(
+            "SELECT count(*) FROM facts WHERE fact_type IN ('reconcile', 'unreconcile') "
+            "AND effective_date IS NULL"
+        ).fetchone()[0]
+        lines = _source(line_paths, LINE_COLUMNS) if undated else _empty_select(LINE_COLUMNS)
+        con.execute(f"CREATE TABLE reconciliations AS {RECONCILIATIONS_SQL.format(lines=lines)}")
+    else:
+        con.execute(
+            "CREATE TABLE reconciliations (line_uid BIGINT, effective_date DATE, amount DECIMAL(18,2))"
+        )
     return con, line_paths, bool(fact_paths)
 
 
@@ -151,7 +207,8 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
         f"CREATE TABLE {OPEN_ITEM_LINES} AS SELECT * FROM lines WHERE account_code IN ({codes}) ORDER BY rn"
     )
     _master_tables(con, master)
-    return LedgerView(con, manifest, master, account, threading.Lock())
+    until = con.execute("SELECT max(effective_date) FROM reconciliations").fetchone()[0]
+    return LedgerView(con, manifest, master, account, threading.Lock(), reconciled_until=until)
 
 
 def stream_view(

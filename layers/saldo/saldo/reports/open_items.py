@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from saldo.errors import BadRequest
 from saldo.ledger.accountplan import CONTROL_ACCOUNTS
-from saldo.ledger.query import OPEN_ITEM_LINES, LedgerView
+from saldo.ledger.query import OPEN_ITEM_LINES, LedgerView, reconciled_as_of
 from saldo.reports.common import ZERO, LineFilter
 from saldo.reports.general_ledger import page
 
@@ -48,7 +48,9 @@ def ageing(
         account_codes=accounts,
         business_partner_id=business_partner_id,
     )
-    where, params = flt.sql()
+    where, params = flt.sql(reconciled_until=view.reconciled_until)
+    # What is open as of the day: only reconciliations that count on or before it settle anything.
+    reconciled, reconciled_params = reconciled_as_of("l", as_of, view.reconciled_until)
     basis_sql = (
         "coalesce(l.ro_due_date, l.ro_document_date, l.posting_date)"
         if basis == "due_date"
@@ -58,9 +60,9 @@ def ageing(
     rows = view.rows(
         f"""
         SELECT date_diff('day', {basis_sql}, ?::DATE) AS days,
-               sum(l.amount - sign(l.amount) * l.reconciled_amount) AS open_amount, sum(l.amount) AS moved
+               sum(l.amount - sign(l.amount) * {reconciled}) AS open_amount, sum(l.amount) AS moved
         FROM {OPEN_ITEM_LINES} l WHERE {where} GROUP BY ALL""",
-        [as_of, *params],
+        [as_of, *reconciled_params, *params],
     )
     labels = ["not_due"] + [f"{lo + 1}-{hi}" for lo, hi in pairwise(edges)] + [f"{edges[-1] + 1}+"]
     amounts = dict.fromkeys(labels, ZERO)
