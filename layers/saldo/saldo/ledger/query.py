@@ -179,10 +179,29 @@ def _master_tables(con: Any, master: MasterData) -> None:
     rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]
     if rows:
         con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?)", rows)
+    con.execute("CREATE TABLE party_openings (partner_id BIGINT, account_code VARCHAR, amount DECIMAL(18,2))")
+    openings = [(pid, code, amount) for (pid, code), amount in master.party_openings()[1].items()]
+    if openings:
+        con.executemany("INSERT INTO party_openings VALUES (?, ?, ?)", openings)
     con.execute("CREATE TABLE partners (id BIGINT, name VARCHAR)")
     partners = [(pid, p["name"]) for pid, p in master.business_partners.items()]
     if partners:
         con.executemany("INSERT INTO partners VALUES (?, ?)", partners)
+
+
+OPENING_ITEM = "OPENING_BALANCE"  # the document type of a party's opening balance row
+OPENING_ITEMS_SQL = """
+    SELECT o.n - 1 - (SELECT count(*) FROM party_openings) AS rn,
+           coalesce(?::DATE, (SELECT min(posting_date) FROM lines)) AS posting_date,
+           o.account_code, 'Opening balance' AS description,
+           greatest(o.amount, 0)::DECIMAL(18,2) AS debit, greatest(-o.amount, 0)::DECIMAL(18,2) AS credit,
+           o.amount, ?::VARCHAR AS currency_code, o.amount AS currency_amount,
+           1::DECIMAL(18,6) AS exchange_rate, 'businesspartner' AS relation_type, o.partner_id AS relation_id,
+           []::VARCHAR[] AS dimensions, false AS is_draft, false AS cancelled,
+           0::DECIMAL(18,2) AS reconciled_amount, o.partner_id AS ro_business_partner_id,
+           '{doc_type}' AS ro_document_type
+    FROM (SELECT row_number() OVER (ORDER BY partner_id, account_code) AS n, * FROM party_openings) o
+    WHERE o.account_code IN ({codes})"""
 
 
 def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
@@ -203,10 +222,15 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
     # The accounts receivable and payable reports read their control accounts' lines from this copy
     # (a fifth of the ledger in the demo data): a string filter over every line is their largest cost.
     codes = ", ".join(f"'{c}'" for kind in CONTROL_ACCOUNTS.values() for c in kind)
-    con.execute(
-        f"CREATE TABLE {OPEN_ITEM_LINES} AS SELECT * FROM lines WHERE account_code IN ({codes}) ORDER BY rn"
-    )
     _master_tables(con, master)
+    # A party's share of a control account's opening balance is an open item of its own (a row without a
+    # line id, dated the opening date, before every line), so per-party balances include it.
+    openings = OPENING_ITEMS_SQL.format(codes=codes, doc_type=OPENING_ITEM)
+    con.execute(
+        f"CREATE TABLE {OPEN_ITEM_LINES} AS SELECT * FROM (SELECT * FROM lines WHERE account_code IN "
+        f"({codes}) UNION ALL BY NAME {openings}) ORDER BY rn",
+        [master.party_openings()[0], account.currency],
+    )
     until = con.execute("SELECT max(effective_date) FROM reconciliations").fetchone()[0]
     return LedgerView(con, manifest, master, account, threading.Lock(), reconciled_until=until)
 
