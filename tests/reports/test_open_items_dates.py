@@ -260,3 +260,113 @@ def test_reconciliation_date_not_before_its_lines(api, book):
     assert ctl  # nothing written: the invoice is still open today
     now = api.get(f"{R}/accounts-receivable", params={"client_account_id": ca, "per_page": 500}).json()
     assert next(r for r in now["data"] if r["id"] == inv)["reconciled_amount"] == Decimal("0.00")
+
+
+def test_reconciliations_and_segments_written_before_the_date_column(stack, monkeypatch):
+    """Facts without an effective date count from the latest posting date of their lines; segments
+    without the newer columns read them as NULL, before and after a compaction merges them with newer ones."""
+    from saldo.adapters.client_accounts import ClientAccountRepo
+    from saldo.adapters.ledger_aws import DynamoManifestStore, S3BlobStore
+    from saldo.ledger import segments
+    from saldo.ledger.models import (
+        AccountIn,
+        BusinessPartnerIn,
+        ClientAccountIn,
+        JournalEntriesIn,
+        ReconcileIn,
+    )
+    from saldo.ledger.query import open_view, reconciled_as_of
+    from saldo.ledger.schema import FACT_COLUMNS, LINE_COLUMNS
+    from saldo.ledger.service import LedgerService
+    from saldo.ledger.store import LedgerStore
+    from saldo.reports.open_items import ageing
+
+    store, repo = LedgerStore(S3BlobStore(), DynamoManifestStore()), ClientAccountRepo()
+    service = LedgerService("org_old", store, repo, publish=lambda _t, _d: None, enqueue=lambda _m: None)
+    account = service.create_client_account(
+        ClientAccountIn(name="Gamle Data AS", registration_number="923609016")
+    )
+    service.upsert_master(
+        account.id, "accounts", [AccountIn(code=c, name=c) for c in ("1500", "1920", "3000")]
+    )
+    service.upsert_master(
+        account.id, "business_partners", [BusinessPartnerIn(id=88, name="Acme AS", kind="customer")]
+    )
+    new = ("voucher_type", "line_due_date", "effective_date")
+    monkeypatch.setattr(segments, "LINE_COLUMNS", tuple(c for c in LINE_COLUMNS if c[0] not in new))
+    monkeypatch.setattr(segments, "FACT_COLUMNS", tuple(c for c in FACT_COLUMNS if c[0] not in new))
+    posted = service.post_entries(
+        JournalEntriesIn.model_validate(
+            {
+                "client_account_id": account.id,
+                "entries": [
+                    invoice("2025-05-10", "1000.00", due="2025-06-09"),
+                    payment("2025-07-05", "1000.00"),
+                ],
+            }
+        )
+    )
+    inv, pay = posted["entries"][0]["line_ids"][0], posted["entries"][1]["line_ids"][1]
+    service.reconcile(
+        ReconcileIn.model_validate(
+            {
+                "client_account_id": account.id,
+                "lines": [{"line_id": inv, "amount": "1000.00"}, {"line_id": pay, "amount": "1000.00"}],
+            }
+        )
+    )
+    monkeypatch.undo()
+    later = service.post_entries(
+        JournalEntriesIn.model_validate(
+            {
+                "client_account_id": account.id,
+                "entries": [
+                    invoice("2025-08-01", "400.00", due="2025-08-31"),
+                    payment("2025-08-05", "400.00"),
+                ],
+            }
+        )
+    )
+    inv, pay = later["entries"][0]["line_ids"][0], later["entries"][1]["line_ids"][1]
+    service.reconcile(
+        ReconcileIn.model_validate(
+            {
+                "client_account_id": account.id,
+                "date": "2025-08-20",
+                "lines": [{"line_id": inv, "amount": "400.00"}, {"line_id": pay, "amount": "400.00"}],
+            }
+        )
+    )
+
+    def open_on(day: str) -> Decimal:
+        view = open_view(store, "org_old", service.client_account(account.id))
+        summary = ageing(
+            view, ["1500"], as_of=date.fromisoformat(day), edges=EDGES, basis="due_date",
+            include_drafts=False, business_partner_id=None,
+        )  # fmt: skip
+        return sum((b["amount"] for b in summary["aging"] if b["bucket"] != "opening_balance"), Decimal(0))
+
+    def open_items_on(day: str) -> list[Decimal]:
+        view = open_view(store, "org_old", service.client_account(account.id))
+        sql, params = reconciled_as_of("l", date.fromisoformat(day), view.reconciled_until)
+        return sorted(
+            amount
+            for (amount,) in view.rows(
+                f"SELECT l.amount - sign(l.amount) * {sql} FROM lines l WHERE l.account_code = '1500' "
+                "AND l.posting_date <= ?",
+                [*params, date.fromisoformat(day)],
+            )
+            if amount
+        )
+
+    def check() -> None:
+        assert open_on("2025-07-04") == Decimal("1000.00")  # the invoice: paid, reconciled, counted 5 July
+        assert open_on("2025-07-05") == Decimal("0.00")
+        assert open_on("2025-08-19") == Decimal("0.00")  # invoice and payment both open
+        assert {b for b in open_items_on("2025-08-19")} == {Decimal("400.00"), Decimal("-400.00")}
+        assert open_items_on("2025-08-20") == []
+
+    check()
+    merged = store.compact("org_old", account.id, min_segments=1)
+    assert merged is not None and len(merged.segment_keys("lines")) == 1
+    check()
