@@ -107,25 +107,32 @@ RECONCILIATIONS_SQL = """
     GROUP BY ALL"""
 
 
+RECONCILED_BY_DATE = "STRUCT(d DATE, a DECIMAL(18,2))[]"  # (day it counts from, amount), by day
+
+
 def _resolved(line_paths: list[Path], has_facts: bool) -> str:
     """The lines with cancellations, reconciliations, superseded versions and deletions applied.
 
     `reconciled_amount` is what all reconciliations match of the line, `reconciled_through` the day
-    the last of them counts from: a report as of an earlier day reads `reconciled_as_of` instead.
+    the last of them counts from, `reconciled_by_date` each day's amount: a report as of an earlier day
+    reads `reconciled_as_of` instead.
     """
     if not has_facts:
         return f"""
             SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount, false AS cancelled,
-                   0::DECIMAL(18,2) AS reconciled_amount, NULL::DATE AS reconciled_through
+                   0::DECIMAL(18,2) AS reconciled_amount, NULL::DATE AS reconciled_through,
+                   NULL::{RECONCILED_BY_DATE} AS reconciled_by_date
             FROM ({_source(line_paths, LINE_COLUMNS)}) l"""
     return f"""
         SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount,
                (c.entry_id IS NOT NULL) AS cancelled,
                coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount,
-               r.reconciled_through
+               r.reconciled_through, r.reconciled_by_date
         FROM ({_source(line_paths, LINE_COLUMNS)}) l
         LEFT JOIN (SELECT DISTINCT entry_id FROM facts WHERE fact_type = 'cancel') c USING (entry_id)
-        LEFT JOIN (SELECT line_uid, sum(amount) AS reconciled, max(effective_date) AS reconciled_through
+        LEFT JOIN (SELECT line_uid, sum(amount) AS reconciled, max(effective_date) AS reconciled_through,
+                          list(struct_pack(d := effective_date, a := amount) ORDER BY effective_date)
+                              AS reconciled_by_date
                    FROM reconciliations GROUP BY line_uid) r USING (line_uid)
         WHERE NOT EXISTS (SELECT 1 FROM facts f WHERE f.fact_type = 'supersede'
                           AND f.entry_id = l.entry_id AND f.entry_version = l.entry_version)
@@ -138,13 +145,17 @@ def reconciled_as_of(
 ) -> tuple[str, list[Any]]:
     """SQL for a line's reconciled amount as of a day (inclusive) and its parameters: only the
     reconciliations that count from that day or earlier. Without a day, or when no reconciliation of the
-    view counts from a later day (`reconciled_until`, LedgerView), it is the stored total."""
+    view counts from a later day (`reconciled_until`, LedgerView), it is the stored total.
+
+    A plain expression over the row (its `reconciled_by_date` list), no subquery: a scan with it keeps
+    the table's order (general-ledger pages rely on it)."""
     if as_of is None or (reconciled_until is not None and as_of >= reconciled_until):
         return f"{alias}.reconciled_amount", []
+    a = alias
     return (
-        f"(CASE WHEN {alias}.reconciled_through IS NULL OR {alias}.reconciled_through <= ? "
-        f"THEN {alias}.reconciled_amount ELSE (SELECT coalesce(sum(r.amount), 0) FROM reconciliations r "
-        f"WHERE r.line_uid = {alias}.line_uid AND r.effective_date <= ?)::DECIMAL(18,2) END)",
+        f"(CASE WHEN {a}.reconciled_through IS NULL OR {a}.reconciled_through <= ? "
+        f"THEN {a}.reconciled_amount ELSE coalesce(list_sum(list_transform("
+        f"list_filter({a}.reconciled_by_date, lambda x: x.d <= ?), lambda x: x.a)), 0)::DECIMAL(18,2) END)",
         [as_of, as_of],
     )
 
@@ -232,6 +243,7 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
         [master.party_openings()[0], account.currency],
     )
     until = con.execute("SELECT max(effective_date) FROM reconciliations").fetchone()[0]
+    con.execute("DROP TABLE reconciliations")  # in `lines` now (reconciled_by_date)
     return LedgerView(con, manifest, master, account, threading.Lock(), reconciled_until=until)
 
 
