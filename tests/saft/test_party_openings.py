@@ -11,6 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from saldo.ledger.query import open_view
+from saldo.reports.common import LineFilter
+from saldo.reports.documents import ledger_document
 from saldo.reports.open_items import open_items_report
 from saldo.saft.exporter import export_saft
 from saldo.saft.importer import Importer, ImportRequest
@@ -258,6 +260,11 @@ def test_parties_opening_balances_add_up_to_the_control_accounts(xsd130):
         (START.isoformat(), 2000.0, "Opening balance")
     ]
     assert rows[0]["id"] is None and rows[0]["relation_id"] == k1
+    # The documents (PDF, Excel, HTML) carry the same row, under its party, with its open amount.
+    flt = LineFilter(date_to=START, account_codes=["1500"], business_partner_id=k1)
+    doc = ledger_document(view, "accounts-receivable", flt, "en", {})
+    details = [r.cells for r in doc.iter_rows() if r.kind == "detail"]
+    assert [(c["description"], c["open_amount"]) for c in details] == [("Opening balance", D("2000.00"))]
 
 
 def test_round_trip_keeps_voucher_types_and_due_dates_per_line(xsd130):
