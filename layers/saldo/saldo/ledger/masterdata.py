@@ -137,3 +137,16 @@ class MasterData:
 
     def opening_balance_total(self) -> Decimal:
         return sum((a["opening_balance"] for a in self.accounts.values()), Decimal("0.00"))
+
+    def party_openings(self) -> tuple[date | None, dict[tuple[int, str], Decimal]]:
+        """Business partners' shares of accounts' opening balances, {(partner id, account code): amount},
+        and the day they are dated (None: unknown). A SAF-T import keeps them with the parties' SAF-T
+        details (`saft.partners[<id>].opening`, from each Customer/Supplier BalanceAccount)."""
+        saft = self.saft or {}
+        out: dict[tuple[int, str], Decimal] = {}
+        for pid, rec in (saft.get("partners") or {}).items():
+            for code, amount in ((rec or {}).get("opening") or {}).items():
+                if Decimal(amount):
+                    out[(int(pid), code)] = Decimal(amount)
+        day = saft.get("opening_date")
+        return (date.fromisoformat(day) if day else None), out

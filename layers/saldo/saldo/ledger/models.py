@@ -221,6 +221,12 @@ class ReconcileIn(Strict):
     client_account_id: int = Field(gt=0)
     lines: list[ReconcileLineIn] = Field(min_length=2, max_length=1000)
     reference: str | None = Field(None, max_length=64)
+    reconciled_on: date | None = Field(
+        None,
+        alias="date",
+        description="Day from which the reconciliation counts in reports (inclusive); not before the "
+        "latest posting date of its lines, which is the default",
+    )
 
 
 class DraftEditIn(Strict):

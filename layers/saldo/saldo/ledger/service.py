@@ -248,7 +248,8 @@ class LedgerService:
         found = {
             r["line_uid"]: r
             for r in view.dicts(
-                "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft FROM lines "
+                "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft, posting_date "
+                "FROM lines "
                 "WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
                 [ids],
             )
@@ -285,17 +286,33 @@ class LedgerService:
             problems.append(
                 {"field": "lines", "message": f"matched debits and credits differ by {signed_total}"}
             )
+        # A reconciliation counts in reports from its date: by default the day its last line is posted,
+        # never earlier (a line cannot be settled by one not yet posted).
+        latest = max((r["posting_date"] for r in found.values()), default=None)
+        if not problems and data.reconciled_on is not None and data.reconciled_on < latest:
+            problems.append(
+                {
+                    "field": "date",
+                    "message": f"{data.reconciled_on} is before the latest line's date {latest}",
+                }
+            )
         if problems:
             raise Unprocessable(f"{problems[0]['field']}: {problems[0]['message']}", details=problems)
         reference = data.reference or uuid.uuid4().hex[:12]
         now = datetime.now(UTC).replace(tzinfo=None)
+        effective = data.reconciled_on or latest
 
         def build(manifest: Manifest, master: MasterData) -> Change:
             facts = [
-                _fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now)
+                {
+                    **_fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now),
+                    "effective_date": effective,
+                }
                 for line in data.lines
             ]
-            return Change(facts=facts, result={"reference": reference, "lines": len(facts)})
+            return Change(
+                facts=facts, result={"reference": reference, "lines": len(facts), "date": effective}
+            )
 
         result = self.store.commit(self.org_id, account.id, build)
         self._changed(account.id, "lines_reconciled", result)
