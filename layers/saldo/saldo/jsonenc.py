@@ -147,8 +147,10 @@ def loads(text: str | bytes) -> Any:
 MAX_DEPTH = 32
 #: Longest number literal accepted. DECIMAL(38) has 38 digits; a 5,000-digit integer only costs CPU.
 MAX_NUMBER_CHARS = 48
-#: Largest decimal exponent accepted (`1e999999999` would otherwise become a billion-digit integer).
-MAX_EXPONENT = 40
+#: Numbers are below 10^18 in magnitude: `1e999999999` would otherwise become a billion-digit integer,
+#: and nothing the books store is larger (amounts < 10^15, ids are 64-bit).
+MAX_EXPONENT = 17
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -169,14 +171,17 @@ def _too_deep(text: str) -> bool:
 def _int(token: str) -> int:
     if len(token) > MAX_NUMBER_CHARS:
         raise BodyError(f"a number has more than {MAX_NUMBER_CHARS} characters")
-    return int(token)
+    value = int(token)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BodyError(f"the integer {token} is out of range (64 bits)")
+    return value
 
 
 def _decimal_number(token: str) -> Decimal:
     if len(token) > MAX_NUMBER_CHARS:
         raise BodyError(f"a number has more than {MAX_NUMBER_CHARS} characters")
     value = Decimal(token)
-    if abs(value.adjusted()) > MAX_EXPONENT:
+    if abs(value.adjusted()) > MAX_EXPONENT:  # also 0e-1000 and 0e1000, which no one means
         raise BodyError(f"the number {token} is out of range")
     return value
 

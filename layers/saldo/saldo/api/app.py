@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +18,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from saldo import jsonenc
 from saldo.api.auth import SaldoResolver
-from saldo.errors import SaldoError, Unprocessable, error_body
+from saldo.errors import BadRequest, SaldoError, Unprocessable, error_body
+from saldo.ledger.models import MAX_DATE, MIN_DATE
 
 logger = Logger(service="saldo")
 
@@ -47,6 +49,21 @@ def parse_body(text: str) -> Any:
         raise Unprocessable(str(exc)[:1].upper() + str(exc)[1:]) from None
 
 
+#: Ids are BIGINT in the ledger and in DynamoDB keys: a larger integer in a path or query parameter can
+#: only fail later, as a 500.
+INT64_MAX = 2**63 - 1
+
+
+def _bounded_args(app: APIGatewayHttpResolver, next_middleware: Any) -> Response:
+    # Global middlewares run after Powertools has validated the parameters, so values are typed here.
+    for name, value in (app.context.get("_route_args") or {}).items():
+        if type(value) is int and not -INT64_MAX - 1 <= value <= INT64_MAX:
+            raise BadRequest(f"Invalid value for '{name}': out of range (at most {INT64_MAX})")
+        if type(value) is date and not MIN_DATE <= value <= MAX_DATE:
+            raise BadRequest(f"Invalid value for '{name}': dates are between {MIN_DATE} and {MAX_DATE}")
+    return next_middleware(app)
+
+
 def create_app(*routers: Router) -> APIGatewayHttpResolver:
     # Routes return pre-serialised JSON (Decimal-exact) and document their bodies through `responses=`;
     # a response that fails a declared model is our bug, so it is a 500, never a 4xx.
@@ -59,6 +76,7 @@ def create_app(*routers: Router) -> APIGatewayHttpResolver:
     )
     for router in routers:
         app.include_router(router)
+    app.use(middlewares=[_bounded_args])
 
     @app.exception_handler(SaldoError)
     def _saldo_error(exc: SaldoError) -> Response:

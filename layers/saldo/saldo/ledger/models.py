@@ -26,7 +26,8 @@ Country = Literal["NO", "DK", "SE", "FI", "IS"]
 #: Largest amount a single value may have: |amount| < 10^15, i.e. DECIMAL(17,2). Amounts are stored as
 #: DECIMAL(18,2) and summed as DECIMAL(38,2), so any number of lines at this bound still sums exactly in
 #: every report (docs/LEDGER.md, "Bounds").
-MAX_AMOUNT = Decimal("999999999999999.99")
+AMOUNT_LIMIT = Decimal(10**15)
+MAX_AMOUNT = AMOUNT_LIMIT - Decimal("0.01")
 
 
 def _two_decimals(value: Decimal) -> Decimal:
@@ -39,13 +40,14 @@ def _two_decimals(value: Decimal) -> Decimal:
 
 Money = Annotated[
     Decimal,
-    Field(
-        ge=-MAX_AMOUNT,
-        le=MAX_AMOUNT,
-        description="Amount with at most two decimals; |amount| < 10^15",
-    ),
+    # Exclusive bounds: 10^15 is exact in the OpenAPI document, 999999999999999.99 is not (as a float).
+    Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT, description="Amount with at most two decimals; |amount| < 10^15"),
     AfterValidator(_two_decimals),
 ]
+RATE_LIMIT = Decimal(10**9)
+#: Dates the books accept: fiscal years are computed around them, so year 1 or 9999 cannot be.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
+Day = Annotated[date, Field(ge=MIN_DATE, le=MAX_DATE, description="YYYY-MM-DD, 1900-01-01..2199-12-31")]
 Rate = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=6)]
 Code = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
@@ -67,7 +69,7 @@ class ClientAccountIn(Strict):
     currency: str = Field("NOK", pattern=r"^[A-Z]{3}$")
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
     vat_registered: bool = True
-    locked_until: date | None = Field(None, description="Postings dated on or before this day are refused")
+    locked_until: Day | None = Field(None, description="Postings dated on or before this day are refused")
 
     @model_validator(mode="after")
     def _check_regno(self) -> ClientAccountIn:
@@ -83,7 +85,7 @@ class ClientAccountPatch(Strict):
     name: Name | None = None
     fiscal_year_start_month: int | None = Field(None, ge=1, le=12)
     vat_registered: bool | None = None
-    locked_until: date | None = Field(None, description="null removes the lock")
+    locked_until: Day | None = Field(None, description="null removes the lock")
 
     @field_validator(*REQUIRED_ACCOUNT_FIELDS, mode="before")
     @classmethod
@@ -169,8 +171,8 @@ class TaxCodeIn(Strict):
     direction: Literal["input", "output", "none"]
     base_rate: Rate = Field(Decimal(100), description="Share of the base the rate applies to, in percent")
     account_code: str | None = Field(None, description="Account the VAT amount is posted to")
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
 
     @model_validator(mode="after")
     def _period(self) -> TaxCodeIn:
@@ -206,8 +208,8 @@ class DimensionRef(Strict):
 class RelatedObjectIn(Strict):
     id: int | None = Field(None, gt=0)
     document_number: str | None = Field(None, max_length=64)
-    document_date: date | None = None
-    due_date: date | None = None
+    document_date: Day | None = None
+    due_date: Day | None = None
     payment_ref: str | None = Field(None, max_length=64)
     document_type: str | None = Field(None, max_length=40, pattern=r"^[A-Z_]+$")
     business_partner_id: int | None = Field(None, gt=0)
@@ -227,7 +229,8 @@ class JournalLineIn(Strict):
     currency_amount: Money | None = Field(
         None, description="Amount in currency_code (signed, debit positive)"
     )
-    exchange_rate: Decimal | None = Field(None, gt=0, max_digits=18, decimal_places=6)
+    # Below 10^9: currency_amount x exchange_rate then stays within Decimal's 28 digits at øre precision.
+    exchange_rate: Decimal | None = Field(None, gt=0, lt=RATE_LIMIT, max_digits=15, decimal_places=6)
     tax_code: str | None = Field(None, max_length=20)
     tax_base_amount: Money | None = None
     tax_amount: Money | None = None
@@ -249,7 +252,7 @@ class JournalLineIn(Strict):
 
 
 class JournalEntryIn(Strict):
-    posting_date: date
+    posting_date: Day
     description: str | None = Field(None, max_length=512)
     voucher_id: int | None = Field(None, gt=0)
     sequence_number: int | None = Field(None, gt=0, description="Assigned in order when omitted")
@@ -266,7 +269,7 @@ class JournalEntriesIn(Strict):
 
 class CancelIn(Strict):
     client_account_id: int = Field(gt=0)
-    cancel_date: date | None = Field(
+    cancel_date: Day | None = Field(
         None, description="Date of the reversing entry; the original's by default"
     )
     reason: str | None = Field(None, max_length=512)
