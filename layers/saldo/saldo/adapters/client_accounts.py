@@ -27,17 +27,7 @@ class BrokenRecord(ValueError):
         self.problems = problems
 
 
-def _item_to_record(item: dict[str, Any]) -> dict[str, Any]:
-    """The item's fields as plain values; a field that is missing or of another type is left out."""
-    out: dict[str, Any] = {}
-    for field, kind in _TYPES.items():
-        value = item.get(field, {}).get(kind)
-        if value is None:
-            continue
-        out[field] = int(value) if kind == "N" and value.lstrip("-").isdigit() else value
-    return out
-
-
+#: Attributes of a client account item and their DynamoDB types.
 _TYPES = {
     "id": "N",
     "name": "S",
@@ -49,6 +39,17 @@ _TYPES = {
     "locked_until": "S",
     "created_at": "S",
 }
+
+
+def _item_to_record(item: dict[str, Any]) -> dict[str, Any]:
+    """The item's fields as plain values; a field that is missing or of another type is left out."""
+    out: dict[str, Any] = {}
+    for field, kind in _TYPES.items():
+        value = item.get(field, {}).get(kind)
+        if value is None:
+            continue
+        out[field] = int(value) if kind == "N" and value.lstrip("-").isdigit() else value
+    return out
 
 
 def _item_to_account(item: dict[str, Any]) -> ClientAccount:

@@ -41,7 +41,9 @@ def _two_decimals(value: Decimal) -> Decimal:
 Money = Annotated[
     Decimal,
     # Exclusive bounds: 10^15 is exact in the OpenAPI document, 999999999999999.99 is not (as a float).
-    Field(gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT, description="Amount with at most two decimals; |amount| < 10^15"),
+    Field(
+        gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT, description="Amount with at most two decimals; |amount| < 10^15"
+    ),
     AfterValidator(_two_decimals),
 ]
 RATE_LIMIT = Decimal(10**9)
