@@ -130,13 +130,13 @@ def _resolved(line_paths: list[Path], has_facts: bool) -> str:
     if not has_facts:
         return f"""
             SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount, false AS cancelled,
-                   0::DECIMAL(18,2) AS reconciled_amount, NULL::DATE AS reconciled_through,
+                   0::DECIMAL(38,2) AS reconciled_amount, NULL::DATE AS reconciled_through,
                    NULL::{RECONCILED_BY_DATE} AS reconciled_by_date
             FROM ({_source(line_paths, LINE_COLUMNS)}) l"""
     return f"""
         SELECT l.*, (l.debit - l.credit)::DECIMAL(18,2) AS amount,
                (c.entry_id IS NOT NULL) AS cancelled,
-               coalesce(r.reconciled, 0)::DECIMAL(18,2) AS reconciled_amount,
+               coalesce(r.reconciled, 0)::DECIMAL(38,2) AS reconciled_amount,
                r.reconciled_through, r.reconciled_by_date
         FROM ({_source(line_paths, LINE_COLUMNS)}) l
         LEFT JOIN (SELECT DISTINCT entry_id FROM facts WHERE fact_type = 'cancel') c USING (entry_id)
@@ -233,11 +233,12 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
     con.execute(f"""CREATE TABLE lines AS SELECT row_number() OVER (ORDER BY posting_date, sequence_number,
                     entry_id, line_id) AS rn, * FROM ({_resolved(line_paths, has_facts)}) ORDER BY rn""")
     # Summary reports (trial balance, balance sheet, income statement) read this daily aggregate when
-    # their filters allow it: a few thousand rows instead of every line.
+    # their filters allow it: a few thousand rows instead of every line. Sums are DECIMAL(38,2): a day's
+    # lines, each within DECIMAL(18,2), can add up beyond it.
     con.execute("""CREATE TABLE daily AS
                    SELECT account_code, relation_type, relation_id, posting_date, is_draft,
-                          sum(amount)::DECIMAL(18,2) AS amount, sum(debit)::DECIMAL(18,2) AS debit,
-                          sum(credit)::DECIMAL(18,2) AS credit
+                          sum(amount)::DECIMAL(38,2) AS amount, sum(debit)::DECIMAL(38,2) AS debit,
+                          sum(credit)::DECIMAL(38,2) AS credit
                    FROM lines GROUP BY ALL ORDER BY posting_date""")
     # The accounts receivable and payable reports read their control accounts' lines from this copy
     # (a fifth of the ledger in the demo data): a string filter over every line is their largest cost.

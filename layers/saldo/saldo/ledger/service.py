@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from saldo.errors import NotFound, Unprocessable
+from saldo.errors import Forbidden, NotFound, Unprocessable
 from saldo.ledger import posting
 from saldo.ledger.entries import as_entry_in, load_entry
 from saldo.ledger.masterdata import MasterData
@@ -29,6 +29,7 @@ from saldo.ledger.models import (
     JournalEntriesIn,
     ReconcileIn,
     TaxCodeIn,
+    check_patched_account,
 )
 from saldo.ledger.query import LedgerView, open_view
 from saldo.ledger.store import COMPACT_AFTER, Change, LedgerStore, Manifest
@@ -89,17 +90,21 @@ class LedgerService:
     def client_account(self, account_id: int) -> ClientAccount:
         account = self.repo.get(self.org_id, account_id)
         if account is None:
-            raise NotFound(f"Client account {account_id} not found")
+            raise Forbidden(f"No access to client account {account_id}")  # as reports and SAF-T answer
         return account
 
     def list_client_accounts(self, allowed: frozenset[int] | None) -> list[ClientAccount]:
         return [a for a in self.repo.list(self.org_id) if allowed is None or a.id in allowed]
 
     def patch_client_account(self, account_id: int, patch: ClientAccountPatch) -> ClientAccount:
+        current = self.repo.record(self.org_id, account_id)
+        if current is None:
+            raise Forbidden(f"No access to client account {account_id}")
         changes = patch.model_dump(exclude_unset=True)
+        check_patched_account(current, changes)  # the merged record must be whole: else 422, nothing written
         account = self.repo.update(self.org_id, account_id, changes)
         if account is None:
-            raise NotFound(f"Client account {account_id} not found")
+            raise Forbidden(f"No access to client account {account_id}")
         self.publish(
             "ClientAccountChanged",
             {

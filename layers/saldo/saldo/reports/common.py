@@ -24,7 +24,12 @@ def parse_dimensions(value: str | None) -> dict[str, set[int]]:
         if not part:
             continue
         dim_type, sep, dim_id = part.partition(":")
-        if not sep or dim_type not in DIMENSION_TYPES or not dim_id.isdigit():
+        if (
+            not sep
+            or dim_type not in DIMENSION_TYPES
+            or not (dim_id.isascii() and dim_id.isdigit())
+            or len(dim_id) > 18
+        ):
             raise BadRequest(
                 f"Invalid dimension '{part}': use type:id with type one of {', '.join(DIMENSION_TYPES)}"
             )

@@ -89,7 +89,7 @@ def get_client_account(id: ClientAccountId):
     "/api/v2/client-accounts/<id>", summary="Change a client account (name, lock date, ...)", tags=[TAG_CA]
 )
 def patch_client_account(id: ClientAccountId, body: ClientAccountPatch):
-    _account(id)
+    _granted(id)  # not _account(): a PATCH must be able to repair a record that no longer loads
     return json_response(200, _service().patch_client_account(id, body))
 
 

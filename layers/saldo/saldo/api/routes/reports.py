@@ -61,7 +61,9 @@ GroupBy = Annotated[
 ]
 DateFrom = Annotated[date | None, Query(description="Start date YYYY-MM-DD (inclusive)")]
 DateTo = Annotated[date | None, Query(description="End date YYYY-MM-DD (inclusive)")]
-Page = Annotated[int, Query(ge=1, description="Page number (JSON only; documents hold every row)")]
+Page = Annotated[
+    int, Query(ge=1, le=1_000_000_000, description="Page number (JSON only; documents hold every row)")
+]
 PerPage = Annotated[int, Query(ge=1, le=10_000, description="Items per page (JSON only)")]
 Codes = Annotated[str | None, Query(description="Comma-separated list")]
 Aging = Annotated[
