@@ -127,15 +127,27 @@ def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> 
 
 
 def _master_tables(con: Any, master: MasterData) -> None:
+    # Loaded as columns (one INSERT of unnested lists): `executemany` costs ~0.5 ms a row, 10 s for a
+    # chart of 20,000 accounts.
+    accounts = master.accounts
     con.execute("""CREATE TABLE accounts (account_id BIGINT, code VARCHAR, name VARCHAR,
                    opening_balance DECIMAL(18,2))""")
-    rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]
-    if rows:
-        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?)", rows)
+    con.execute(
+        "INSERT INTO accounts SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::DECIMAL(18,2)[])",
+        [
+            [a["id"] for a in accounts.values()],
+            list(accounts),
+            [a["name"] for a in accounts.values()],
+            [a["opening_balance"] for a in accounts.values()],
+        ],
+    )
+    partners = master.business_partners
     con.execute("CREATE TABLE partners (id BIGINT, name VARCHAR)")
-    partners = [(pid, p["name"]) for pid, p in master.business_partners.items()]
-    if partners:
-        con.executemany("INSERT INTO partners VALUES (?, ?)", partners)
+    con.execute(
+        "INSERT INTO partners SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
+        [list(partners), [p["name"] for p in partners.values()]],
+    )
 
 
 def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
