@@ -7,6 +7,7 @@ in one go. Upserts are pure functions from (document, changes) to a new document
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -46,6 +47,13 @@ class UpsertSummary:
 
     def as_dict(self) -> dict[str, int]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+
+
+@functools.lru_cache(maxsize=8192)
+def _derived_grouping(prefix: str, level_3_name: str | None, lang: str) -> dict[str, str]:
+    """The derived levels, shared by every account of a sub-group (callers copy, never change it)."""
+    names = {level_3_code(prefix): level_3_name} if level_3_name is not None else None
+    return derive_grouping(prefix, names, lang).as_dict()
 
 
 def _canonical(record: Any) -> str:
@@ -201,9 +209,8 @@ class MasterData:
         """The account's grouping: given levels win, the rest derive from the code."""
         # Only the sub-group's own account can name level 3: one lookup, not a map of the whole chart
         # (which made every report over a big chart quadratic).
-        sub_code = level_3_code(code)
-        sub = self.accounts.get(sub_code)
-        derived = derive_grouping(code, {sub_code: sub["name"]} if sub else None, lang).as_dict()
+        sub = self.accounts.get(level_3_code(code))
+        derived = _derived_grouping(code[:4], sub["name"] if sub else None, lang)
         given = (self.accounts.get(code) or {}).get("grouping") or {}
         return {**derived, **{k: v for k, v in given.items() if v}}
 
