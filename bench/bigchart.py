@@ -8,6 +8,7 @@ the view build, each summary report (function + JSON) and the trial balance as P
 
 from __future__ import annotations
 
+import gzip
 import statistics
 import tempfile
 import time
@@ -57,13 +58,16 @@ def entries(codes: list[str], per_entry: int = 10) -> list[dict[str, Any]]:
     return out
 
 
-def _median(fn: Callable[[], Any], runs: int) -> tuple[float, Any]:
-    times, result = [], None
+def _median(fn: Callable[[], Any], runs: int) -> tuple[float, float, Any]:
+    """Median wall and CPU seconds of `runs` calls (CPU: this process, DuckDB's threads included; on a
+    shared machine the wall time also counts waiting for a core)."""
+    walls, cpus, result = [], [], None
     for _ in range(runs):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        cpus.append(time.process_time() - cpu)
+        walls.append(time.perf_counter() - wall)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def measure(n: int, runs: int = 5) -> dict[str, Any]:
@@ -80,7 +84,13 @@ def measure(n: int, runs: int = 5) -> dict[str, Any]:
     from saldo.reports.income_statement import income_statement
     from saldo.reports.trial_balance import trial_balance
 
-    out: dict[str, Any] = {"accounts": n}
+    out: dict[str, Any] = {"accounts": n, "steps": {}}
+
+    def step(name: str, fn: Callable[[], Any], n_runs: int = 1, **extra: Any) -> Any:
+        wall, cpu, result = _median(fn, n_runs)
+        out["steps"][name] = {"wall_s": wall, "cpu_s": cpu, "runs": n_runs, **extra}
+        return result
+
     with tempfile.TemporaryDirectory(prefix="saldo-bench-bigchart-") as tmp:
         store = LedgerStore(DirBlobs(Path(tmp) / "objects"), MemoryManifests())
         svc = LedgerService(ORG, store, MemoryRepo(), publish=lambda *_: None, enqueue=lambda _: None)
@@ -89,28 +99,25 @@ def measure(n: int, runs: int = 5) -> dict[str, Any]:
         )
         items = chart(n)
         body = jsonenc.dumps({"items": items})
-        out["upsert_request_bytes"] = len(body)
 
-        start = time.perf_counter()
-        parsed = AccountsIn.model_validate_json(body)
-        summary = svc.upsert_master(account.id, "accounts", parsed.items)
-        out["upsert_s"] = time.perf_counter() - start
-        out["upsert_summary"] = summary.as_dict()
-        start = time.perf_counter()
-        again = svc.upsert_master(account.id, "accounts", AccountsIn.model_validate_json(body).items)
-        out["upsert_unchanged_s"] = time.perf_counter() - start
-        out["upsert_unchanged_summary"] = again.as_dict()
+        def upsert() -> dict[str, int]:
+            # As the route does it: the body validated, then one ledger commit.
+            parsed = AccountsIn.model_validate_json(body)
+            return svc.upsert_master(account.id, "accounts", parsed.items).as_dict()
 
-        codes = [a["code"] for a in items]
-        batch = entries(codes)
-        start = time.perf_counter()
-        for i in range(0, len(batch), 500):
-            chunk = batch[i : i + 500]
-            svc.post_entries(
-                JournalEntriesIn.model_validate({"client_account_id": account.id, "entries": chunk})
-            )
-        out["post_s"] = time.perf_counter() - start
-        out["entries"] = len(batch)
+        out["upsert_summary"] = step("upsert", upsert, request_bytes=len(body))
+        out["upsert_again_summary"] = step("upsert_unchanged", upsert)
+
+        batch = entries([a["code"] for a in items])
+
+        def post() -> None:
+            for i in range(0, len(batch), 500):
+                chunk = batch[i : i + 500]
+                svc.post_entries(
+                    JournalEntriesIn.model_validate({"client_account_id": account.id, "entries": chunk})
+                )
+
+        step("post_entries", post, entries=len(batch))
 
         def list_all() -> int:
             master = svc.master(account.id)
@@ -121,12 +128,9 @@ def measure(n: int, runs: int = 5) -> dict[str, Any]:
                 page += 1
             return seen
 
-        out["list_all_pages_s"], out["listed"] = _median(list_all, runs)
-
+        out["listed"] = step("list_all_pages", list_all, runs, per_page=1000)
         manifest = store.manifest(ORG, account.id)
-        start = time.perf_counter()
-        view = build_view(store, manifest, account)
-        out["view_build_s"] = time.perf_counter() - start
+        view = step("view_build", lambda: build_view(store, manifest, account))
         out["lines"] = view.rows("SELECT count(*) FROM lines")[0][0]
 
         period = {"date_from": date(YEAR, 1, 1), "date_to": date(YEAR, 12, 31)}
@@ -135,18 +139,16 @@ def measure(n: int, runs: int = 5) -> dict[str, Any]:
             "balance_sheet": lambda: balance_sheet(view, report_date=date(YEAR, 12, 31)),
             "income_statement": lambda: income_statement(view, **period),
         }
-        out["reports"] = {}
         for name, fn in reports.items():
-            seconds, rows = _median(fn, runs)
-            json_s, text = _median(lambda rows=rows: jsonenc.dumps(rows), runs)
-            out["reports"][name] = {
-                "rows": len(rows),
-                "report_s": seconds,
-                "json_s": json_s,
-                "bytes": len(text),
-            }
+            # The report and its JSON: what the route does for a JSON answer.
+            rows = step(name, lambda fn=fn: (r := fn(), jsonenc.dumps(r))[0], runs)
+            out["steps"][name]["rows"] = len(rows)
+            out["steps"][name]["bytes"] = len(jsonenc.dumps(rows))
 
         tb = trial_balance(view, **period)
+        text = jsonenc.dumps(tb).encode()
+        packed = step("trial_balance_gzip", lambda: gzip.compress(text, compresslevel=5), runs)
+        out["steps"]["trial_balance_gzip"]["bytes"] = len(packed)
         for fmt in ("pdf", "xlsx"):
 
             def doc(fmt: str = fmt) -> int:
@@ -158,6 +160,6 @@ def measure(n: int, runs: int = 5) -> dict[str, Any]:
                 rendered.cleanup()
                 return size
 
-            seconds, size = _median(doc, 1)
-            out["reports"][f"trial_balance_{fmt}"] = {"rows": len(tb), "report_s": seconds, "bytes": size}
+            size = step(f"trial_balance_{fmt}", doc, rows=len(tb))
+            out["steps"][f"trial_balance_{fmt}"]["bytes"] = size
     return out
