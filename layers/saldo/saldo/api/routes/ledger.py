@@ -8,7 +8,8 @@ from typing import Annotated, Any, ClassVar
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from saldo import jsonenc
 from saldo.api.app import json_response
@@ -112,17 +113,18 @@ PerPage = Annotated[
 class _Items(BaseModel):
     kind: ClassVar[str]
 
-    @model_validator(mode="before")
+    @field_validator("items", mode="before", check_fields=False)
     @classmethod
-    def _at_most(cls, data: Any) -> Any:
+    def _at_most(cls, items: Any) -> Any:
         limit = MAX_ITEMS[cls.kind]
-        items = data.get("items") if isinstance(data, dict) else None
         if isinstance(items, list) and len(items) > limit:
-            raise ValueError(
-                f"{len(items)} items in one request; at most {limit:,} are accepted: "
-                "send the rest in further requests (each upserts by its key)"
+            raise PydanticCustomError(
+                "too_many_items",
+                "{count} items in one request; at most {limit} are accepted: send the rest in further "
+                "requests (each upserts by its key)",
+                {"count": len(items), "limit": f"{limit:,}"},
             )
-        return data
+        return items
 
 
 class AccountsIn(_Items):
