@@ -194,19 +194,38 @@ def _connect(store: LedgerStore, manifest: Manifest, config: dict[str, Any]) -> 
 
 
 def _master_tables(con: Any, master: MasterData) -> None:
+    # Loaded as columns (one INSERT of unnested lists): `executemany` costs ~0.5 ms a row, 10 s for a
+    # chart of 20,000 accounts.
+    accounts = master.accounts
     con.execute("""CREATE TABLE accounts (account_id BIGINT, code VARCHAR, name VARCHAR,
                    opening_balance DECIMAL(18,2))""")
-    rows = [(a["id"], code, a["name"], a["opening_balance"]) for code, a in master.accounts.items()]
-    if rows:
-        con.executemany("INSERT INTO accounts VALUES (?, ?, ?, ?)", rows)
+    con.execute(
+        "INSERT INTO accounts SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
+        "unnest(?::DECIMAL(18,2)[])",
+        [
+            [a["id"] for a in accounts.values()],
+            list(accounts),
+            [a["name"] for a in accounts.values()],
+            [a["opening_balance"] for a in accounts.values()],
+        ],
+    )
     con.execute("CREATE TABLE party_openings (partner_id BIGINT, account_code VARCHAR, amount DECIMAL(18,2))")
-    openings = [(pid, code, amount) for (pid, code), amount in master.party_openings()[1].items()]
-    if openings:
-        con.executemany("INSERT INTO party_openings VALUES (?, ?, ?)", openings)
+    openings = list(master.party_openings()[1].items())
+    con.execute(
+        "INSERT INTO party_openings SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]), "
+        "unnest(?::DECIMAL(18,2)[])",
+        [
+            [pid for (pid, _), _ in openings],
+            [code for (_, code), _ in openings],
+            [amount for _, amount in openings],
+        ],
+    )
+    partners = master.business_partners
     con.execute("CREATE TABLE partners (id BIGINT, name VARCHAR)")
-    partners = [(pid, p["name"]) for pid, p in master.business_partners.items()]
-    if partners:
-        con.executemany("INSERT INTO partners VALUES (?, ?)", partners)
+    con.execute(
+        "INSERT INTO partners SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[])",
+        [list(partners), [p["name"] for p in partners.values()]],
+    )
 
 
 OPENING_ITEM = "OPENING_BALANCE"  # the document type of a party's opening balance row

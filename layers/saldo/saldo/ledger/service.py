@@ -16,7 +16,7 @@ from typing import Any
 from saldo.errors import Forbidden, NotFound, Unprocessable
 from saldo.ledger import posting
 from saldo.ledger.entries import as_entry_in, load_entry
-from saldo.ledger.masterdata import MasterData
+from saldo.ledger.masterdata import MasterData, UpsertSummary
 from saldo.ledger.models import (
     AccountIn,
     BusinessPartnerIn,
@@ -123,7 +123,7 @@ class LedgerService:
     def master(self, account_id: int) -> MasterData:
         return self.store.master(self.store.manifest(self.org_id, account_id))
 
-    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> list[dict[str, Any]]:
+    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> UpsertSummary:
         self.client_account(account_id)
         upserts = {
             "accounts": (AccountIn, MasterData.upsert_accounts),
@@ -146,8 +146,9 @@ class LedgerService:
                                 }
                             ],
                         )
-            result = upsert(master, items)
-            return Change(master=master, result=result)
+            summary = upsert(master, items)
+            # Nothing new: keep the stored document instead of writing an identical copy.
+            return Change(master=master if summary.changed else None, result=summary)
 
         result = self.store.commit(self.org_id, account_id, build)
         self._changed(account_id, "masterdata", {"kind": kind, "count": len(items)})
