@@ -189,7 +189,9 @@ def list_business_partners(id: ClientAccountId):
     tags=[TAG_JE],
     description="Every entry must balance to the øre and reference existing accounts, "
     "tax codes and dimensions; the whole batch is posted or nothing is. Send an `Idempotency-Key` "
-    "header: a retry with the same key returns the first response instead of posting again.",
+    "header: a retry with the same key and body returns the first response instead of posting again "
+    "(`X-Idempotency-Replayed: true`); another body with the key is 422, a retry while the first runs "
+    "is 409, and a failed request frees its key. Keys are kept 24 hours.",
 )
 def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey = None):
     from saldo.api.idempotency import idempotent_response
