@@ -390,3 +390,20 @@ def test_twenty_parallel_posts_with_one_key_post_once():
         assert sum(balances.values()) == 0
     finally:
         local.stop()
+
+
+def test_the_shared_dynamodb_client_gets_no_handler_per_request(stack, tenant, monkeypatch):
+    # Each DynamoDBPersistenceLayer registers a user-agent handler on its client; one per request would
+    # pile up on the process-wide client of warm functions.
+    from aws_lambda_powertools.utilities.idempotency.persistence import dynamodb
+
+    registered: list[Any] = []
+    real = dynamodb.user_agent.register_feature_to_client
+    monkeypatch.setattr(
+        dynamodb.user_agent,
+        "register_feature_to_client",
+        lambda client, feature: registered.append(client) or real(client=client, feature=feature),
+    )
+    for n in range(3):
+        _call(tenant["org_id"], f"ua-{n}", {}, lambda: (201, {}))
+    assert len(registered) <= 1

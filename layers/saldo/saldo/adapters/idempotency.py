@@ -9,8 +9,11 @@ than any record lives) and the record holds their key.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import uuid
+from functools import lru_cache
+from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
@@ -19,18 +22,27 @@ from saldo.config import settings
 
 
 def persistence_layer(org_id: str) -> DynamoDBPersistenceLayer:
-    """A persistence layer for one organization's records (one per request: Powertools keeps state on it)."""
+    """A persistence layer for one organization's records, fresh per request (Powertools keeps the
+    request's configuration on it, and warm invocations may serve other organizations)."""
+    layer = copy.copy(_layer(client("dynamodb"), settings().table_name))
+    layer.static_pk_value = f"ORG#{org_id}#IDEMP"
+    return layer
+
+
+@lru_cache(maxsize=4)
+def _layer(ddb: Any, table_name: str) -> DynamoDBPersistenceLayer:
+    # Built once per client: each construction registers another user-agent handler on the client.
     return DynamoDBPersistenceLayer(
-        table_name=settings().table_name,
+        table_name=table_name,
         key_attr="pk",
         sort_key_attr="sk",
-        static_pk_value=f"ORG#{org_id}#IDEMP",
+        static_pk_value="ORG#-#IDEMP",  # replaced per organization
         expiry_attr="expires_at",
         in_progress_expiry_attr="in_progress_expires_at",
         status_attr="status",
         data_attr="response",
         validation_key_attr="request_hash",
-        boto3_client=client("dynamodb"),
+        boto3_client=ddb,
     )
 
 
