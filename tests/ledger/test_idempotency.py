@@ -301,18 +301,48 @@ def test_without_a_lambda_context_the_claim_lasts_the_longest_invocation(stack, 
     assert FALLBACK_IN_PROGRESS_SECONDS - 60 < claim <= FALLBACK_IN_PROGRESS_SECONDS
 
 
-def test_a_reply_too_large_for_a_dynamodb_item_is_replayed_whole(stack, tenant):
+def test_a_large_reply_is_stored_gzipped_in_the_record_and_replayed_whole(stack, tenant):
     from saldo.api.idempotency import INLINE_REPLY_BYTES
 
     big = {"data": [{"id": i, "name": f"linje {i} – ø"} for i in range(30_000)], "total": Decimal("1.50")}
     first = _call(tenant["org_id"], "k-3", {"n": 1}, lambda: (201, big))
     assert len(first.body.encode()) > INLINE_REPLY_BYTES
     [item] = idempotency_items(tenant["org_id"])
-    assert len(item["response"]["S"]) < 1000  # the record points at the stored reply
+    assert "body_gz" in json.loads(item["response"]["S"])
     replay = _call(tenant["org_id"], "k-3", {"n": 1}, lambda: (500, {}))
     assert replay.headers["X-Idempotency-Replayed"] == "true"
     assert replay.status_code == 201 and replay.body == first.body
     assert replay.body.endswith('"total": 1.50}')  # Decimal kept exact
+
+
+def test_a_reply_too_large_even_gzipped_is_kept_in_s3_and_replayed_whole(stack, tenant):
+    big = {"data": [uuid.uuid4().hex for _ in range(30_000)]}  # random: gzip cannot make it fit
+    first = _call(tenant["org_id"], "k-4", {"n": 1}, lambda: (201, big))
+    [item] = idempotency_items(tenant["org_id"])
+    stored = json.loads(item["response"]["S"])
+    assert stored["body_ref"].startswith(f"outputs/idempotency/{tenant['org_id']}/")
+    replay = _call(tenant["org_id"], "k-4", {"n": 1}, lambda: (500, {}))
+    assert replay.headers["X-Idempotency-Replayed"] == "true"
+    assert replay.status_code == 201 and replay.body == first.body
+
+
+def test_a_reply_that_cannot_be_stored_is_answered_and_keeps_its_claim(stack, tenant, monkeypatch):
+    from saldo.adapters import idempotency as adapter
+
+    def broken(org_id: str, body: str) -> str:
+        raise OSError("S3 unavailable")
+
+    monkeypatch.setattr(adapter, "put_large_reply", broken)
+    big = {"data": [uuid.uuid4().hex for _ in range(30_000)]}
+    done: list[int] = []
+    first = _call(tenant["org_id"], "k-5", {}, lambda: (done.append(1) or 201, big))
+    assert first.status_code == 201 and json.loads(first.body) == big  # the work was done: say so
+    # the key is not released (a retry must not do the work again); it stays claimed until it expires
+    from saldo.errors import Conflict
+
+    with pytest.raises(Conflict):
+        _call(tenant["org_id"], "k-5", {}, lambda: (done.append(1) or 201, {}))
+    assert done == [1]
 
 
 # ------------------------------------------------------------------ 20 at once over real sockets

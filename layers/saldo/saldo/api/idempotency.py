@@ -15,17 +15,21 @@ A route hands its work to `idempotent_response`:
   same key is 422.
 - A retry while the first request runs is 409. The in-progress claim expires when the Lambda invocation
   would time out (its remaining time at the start), so a request that dies never holds its key longer.
-- The first answer's status and body are stored for 24 hours and replayed byte for byte;
-  `X-Idempotency-Replayed` (and the older `Idempotent-Replayed`) says which one the client got.
+- The first answer's status and body are stored for 24 hours and replayed byte for byte (gzipped in the
+  record if large, in S3 if larger than a DynamoDB item can hold); `X-Idempotency-Replayed` (and the
+  older `Idempotent-Replayed`) says which one the client got.
 - Work that raises, or answers 4xx/5xx, releases the key so a corrected retry runs.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.json_encoder import Encoder
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
@@ -52,6 +56,7 @@ REPLAYED_HEADER = "X-Idempotency-Replayed"
 LEGACY_REPLAYED_HEADER = "Idempotent-Replayed"  # documented before X-Idempotency-Replayed; kept
 
 Action = Callable[[], tuple[int, Any]]
+logger = Logger(service="saldo")
 
 
 class ServiceUnavailable(SaldoError):
@@ -60,6 +65,16 @@ class ServiceUnavailable(SaldoError):
 
 class _Failed(Exception):
     """The work answered an error: raised through Powertools so it deletes the claim, then answered."""
+
+    def __init__(self, status: int, text: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.text = text
+
+
+class _ReplyNotStored(BaseException):
+    """The work succeeded but its reply could not be stored. A BaseException, so Powertools does not
+    release the claim (which would let a retry do the work again)."""
 
     def __init__(self, status: int, text: str) -> None:
         super().__init__(status)
@@ -93,6 +108,22 @@ def _stored_size(reply: dict[str, Any]) -> int:
     return len(json.dumps(reply, cls=Encoder, sort_keys=True).encode("utf-8"))
 
 
+def _stored_reply(org_id: str, status: int, text: str) -> dict[str, Any]:
+    """What the record keeps: the body as text, gzipped if too large for the item, or a reference to
+    S3 beyond that. Never truncated."""
+    reply: dict[str, Any] = {"status": status, "body": text}
+    if _stored_size(reply) <= INLINE_REPLY_BYTES:
+        return reply
+    packed = base64.b64encode(gzip.compress(text.encode("utf-8"))).decode("ascii")
+    reply = {"status": status, "body_gz": packed}
+    if _stored_size(reply) <= INLINE_REPLY_BYTES:
+        return reply
+    try:
+        return {"status": status, "body_ref": store.put_large_reply(org_id, text)}
+    except Exception as exc:
+        raise _ReplyNotStored(status, text) from exc
+
+
 def canonical(request: Any) -> Any:
     """The request as the service understands it: a validated model's JSON form (defaults filled in,
     amounts with two decimals); plain data as is. Hashing sorts keys, so key order never matters."""
@@ -122,10 +153,7 @@ def idempotent_response(
         if status >= 400:
             raise _Failed(status, text)
         first["text"] = text
-        reply: dict[str, Any] = {"status": status, "body": text}
-        if _stored_size(reply) > INLINE_REPLY_BYTES:
-            reply = {"status": status, "body_ref": store.put_large_reply(org_id, text)}
-        return reply
+        return _stored_reply(org_id, status, text)
 
     config = IdempotencyConfig(
         event_key_jmespath="key",
@@ -148,6 +176,10 @@ def idempotent_response(
         reply = once(idempotent_request={"key": scoped, "request": canonical(request)})
     except _Failed as failed:
         return _response(failed.status, failed.text, replayed=False)
+    except _ReplyNotStored as lost:
+        # The work is done: answer it. The claim stays until it expires, so an early retry is 409.
+        logger.warning("idempotent reply not stored", extra={"scope": scope, "error": repr(lost.__cause__)})
+        return _response(lost.status, lost.text, replayed=False)
     except IdempotencyValidationError:
         raise Unprocessable(
             f"Idempotency-Key '{key}' was already used with a different request body"
@@ -163,6 +195,8 @@ def idempotent_response(
     replayed = bool(reply.get("replayed"))
     if not replayed and "text" in first:
         text = first["text"]
+    elif "body_gz" in reply:
+        text = gzip.decompress(base64.b64decode(reply["body_gz"])).decode("utf-8")
     elif "body_ref" in reply:
         text = store.get_large_reply(reply["body_ref"])
     else:
