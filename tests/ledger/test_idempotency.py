@@ -345,6 +345,23 @@ def test_a_reply_that_cannot_be_stored_is_answered_and_keeps_its_claim(stack, te
     assert done == [1]
 
 
+def test_a_record_that_cannot_be_completed_still_answers_the_work(stack, tenant, monkeypatch):
+    from aws_lambda_powertools.utilities.idempotency.persistence.dynamodb import DynamoDBPersistenceLayer
+
+    from saldo.errors import Conflict
+
+    def broken(self: Any, data_record: Any) -> None:
+        raise OSError("DynamoDB unavailable")
+
+    monkeypatch.setattr(DynamoDBPersistenceLayer, "_update_record", broken)
+    done: list[int] = []
+    first = _call(tenant["org_id"], "k-6", {}, lambda: (done.append(1) or 201, {"id": 7}))
+    assert first.status_code == 201 and json.loads(first.body) == {"id": 7}
+    with pytest.raises(Conflict):
+        _call(tenant["org_id"], "k-6", {}, lambda: (done.append(1) or 201, {}))
+    assert done == [1]
+
+
 # ------------------------------------------------------------------ 20 at once over real sockets
 class _SocketApi:
     """The helpers' `api` interface over HTTP to the served stack."""

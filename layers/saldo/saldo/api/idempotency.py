@@ -145,14 +145,14 @@ def idempotent_response(
     """Run `action` (returning (status, JSON-able body or JSON text)) at most once per key and scope."""
     if not key:
         raise BadRequest("The Idempotency-Key header is required, e.g. a UUID per request")
-    first: dict[str, str] = {}
+    first: dict[str, Any] = {}
 
     def run(idempotent_request: dict[str, Any]) -> dict[str, Any]:
         status, result = action()
         text = result if isinstance(result, str) else jsonenc.dumps(result)
         if status >= 400:
             raise _Failed(status, text)
-        first["text"] = text
+        first.update(status=status, text=text)
         return _stored_reply(org_id, status, text)
 
     config = IdempotencyConfig(
@@ -189,6 +189,10 @@ def idempotent_response(
             f"A request with Idempotency-Key '{key}' is still in progress; retry when it has finished"
         ) from None
     except IdempotencyPersistenceLayerError as exc:
+        if "text" in first:
+            # Done, but the record could not be completed: answer; the claim expires on its own.
+            logger.warning("idempotent reply not stored", extra={"scope": scope, "error": repr(exc)})
+            return _response(first["status"], first["text"], replayed=False)
         raise ServiceUnavailable(
             f"The idempotency record for Idempotency-Key '{key}' could not be read or written; retry later"
         ) from exc
