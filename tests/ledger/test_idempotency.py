@@ -51,10 +51,10 @@ def idempotency_items(org_id: str) -> list[dict[str, Any]]:
     from saldo.adapters.clients import client
     from saldo.config import settings
 
-    return client("dynamodb").query(
+    return client("dynamodb").scan(
         TableName=settings().table_name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": f"ORG#{org_id}#IDEMP"}},
+        FilterExpression="begins_with(pk, :pk) AND sk = :sk",
+        ExpressionAttributeValues={":pk": {"S": f"ORG#{org_id}#IDEMP#"}, ":sk": {"S": "IDEMP"}},
         ConsistentRead=True,
     )["Items"]
 
@@ -96,7 +96,7 @@ def test_replay_returns_the_first_status_and_body_with_the_replay_header(api, te
     assert version(tenant["org_id"], ca) == after_first  # nothing posted again
     [item] = idempotency_items(tenant["org_id"])
     assert item["status"]["S"] == "COMPLETED"
-    assert item["sk"]["S"].startswith("journal-entries#")
+    assert item["pk"]["S"].startswith(f"ORG#{tenant['org_id']}#IDEMP#journal-entries#")
     assert key not in json.dumps(item)  # the key is hashed into the record's key, never stored as sent
     ttl = int(item["expires_at"]["N"]) - time.time()
     assert 23 * 3600 < ttl <= 24 * 3600

@@ -1,7 +1,7 @@
 """Where idempotency records live: Powertools' DynamoDB persistence layer in the single table.
 
-Each organization has its own partition, `ORG#<org>#IDEMP`; the sort key is Powertools' key
-(`<scope>#<sha256 of org, client account, route and Idempotency-Key>`). `expires_at` is the table's
+A record's partition key is `ORG#<org>#IDEMP#<scope>#<sha256 of org, client account, route and
+Idempotency-Key>` (Powertools' key under the organization), its sort key `IDEMP`. `expires_at` is the table's
 TTL attribute, so DynamoDB removes records after their 24 hours. Replies too large for a DynamoDB item
 are kept in the document bucket under `outputs/` (expired by its lifecycle rule after 7 days, longer
 than any record lives) and the record holds their key.
@@ -21,6 +21,20 @@ from saldo.adapters.clients import client
 from saldo.config import settings
 
 
+class SaldoPersistenceLayer(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB layer with one partition per record, named under its organization.
+
+    Powertools puts every record under one static partition key when the table has a sort key; one
+    partition per record spreads the writes (as every other item of the table does).
+    """
+
+    def _get_key(self, idempotency_key: str) -> dict[str, Any]:
+        return {
+            self.key_attr: {"S": f"{self.static_pk_value}#{idempotency_key}"},
+            self.sort_key_attr: {"S": "IDEMP"},
+        }
+
+
 def persistence_layer(org_id: str) -> DynamoDBPersistenceLayer:
     """A persistence layer for one organization's records, fresh per request (Powertools keeps the
     request's configuration on it, and warm invocations may serve other organizations)."""
@@ -32,7 +46,7 @@ def persistence_layer(org_id: str) -> DynamoDBPersistenceLayer:
 @lru_cache(maxsize=4)
 def _layer(ddb: Any, table_name: str) -> DynamoDBPersistenceLayer:
     # Built once per client: each construction registers another user-agent handler on the client.
-    return DynamoDBPersistenceLayer(
+    return SaldoPersistenceLayer(
         table_name=table_name,
         key_attr="pk",
         sort_key_attr="sk",
