@@ -50,7 +50,7 @@ TTL_SECONDS = 24 * 3600
 # Without a Lambda context, the claim lasts as long as the longest Lambda invocation can (15 minutes):
 # never released while its request may still run, and far from the 24 hours of a completed record.
 FALLBACK_IN_PROGRESS_SECONDS = 15 * 60
-# A DynamoDB item holds 400 KB including the key, hashes and timestamps; larger replies go to S3.
+# A DynamoDB item holds 400 KB with the key, hashes and timestamps; larger replies are gzipped, then go to S3.
 INLINE_REPLY_BYTES = 350_000
 REPLAYED_HEADER = "X-Idempotency-Replayed"
 LEGACY_REPLAYED_HEADER = "Idempotent-Replayed"  # documented before X-Idempotency-Replayed; kept
