@@ -100,6 +100,12 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     unknown_account["lines"][0]["account_code"] = "9999"
     refused = post(api, ca, [unknown_account], key="iam-bad")
     assert refused.status == 422, refused.text  # the failed write releases its idempotency key
+    with pytest.MonkeyPatch.context() as small:  # a reply too large for its record goes to S3
+        small.setattr("saldo.api.idempotency.INLINE_REPLY_BYTES", 0)
+        stored = post(api, ca, [sale("2025-01-11", "10.00", ca=ca)], key="iam-big")
+        assert stored.status == 201, stored.text
+        again = post(api, ca, [sale("2025-01-11", "10.00", ca=ca)], key="iam-big")
+        assert again.status == 201 and again.headers.get("x-idempotency-replayed") == "true"
     invoice = first.json()["entries"][0]
     payment = post(
         api,

@@ -11,7 +11,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Que
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from saldo import jsonenc
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
 from saldo.errors import BadRequest, Forbidden
@@ -249,29 +248,25 @@ def list_business_partners(id: ClientAccountId, page: Page = 1, per_page: PerPag
     tags=[TAG_JE],
     description="Every entry must balance to the øre and reference existing accounts, "
     "tax codes and dimensions; the whole batch is posted or nothing is. Send an `Idempotency-Key` "
-    "header: a retry with the same key returns the first response instead of posting again.",
+    "header: a retry with the same key and body returns the first response instead of posting again "
+    "(`X-Idempotency-Replayed: true`); another body with the key is 422, a retry while the first runs "
+    "is 409, and a failed request frees its key. Keys are kept 24 hours.",
 )
 def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey = None):
-    from saldo.adapters.idempotency import run_once
+    from saldo.api.idempotency import idempotent_response
 
     if not idempotency_key:
         raise BadRequest("The Idempotency-Key header is required, e.g. a UUID per batch of entries")
     caller = current_caller()
-    _account(body.client_account_id)
-    raw = (router.current_event.body or "").encode()
-    status, text, replayed = run_once(
-        caller.org_id,
-        "journal-entries",
-        idempotency_key,
-        raw,
-        lambda: (201, _service().post_entries(body)),
-        jsonenc.dumps,
-    )
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=text,
-        headers={"Idempotent-Replayed": "true" if replayed else "false"},
+    account = _account(body.client_account_id)  # 403/404 before a key is claimed
+    return idempotent_response(
+        scope="journal-entries",
+        key=idempotency_key,
+        org_id=caller.org_id,
+        client_account_id=account.id,
+        request=body,
+        context=getattr(router, "lambda_context", None),
+        action=lambda: (201, _service().post_entries(body)),
     )
 
 
