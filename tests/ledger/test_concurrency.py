@@ -291,6 +291,10 @@ def test_twenty_edits_of_one_draft_version_make_one_new_version(api, org):
     assert won == {"id": draft["id"], "version": 2, "is_draft": True}
     current = ledger_lines(org, ca, "SELECT entry_version, count(*) FROM lines GROUP BY ALL")
     assert current == [(2, 2)]  # one current version of the draft, two lines
+    path = f"/api/v2/journal-entries/{draft['id']}"
+    assert api.call("PUT", path, body, headers={"If-Match": "latest"})[0] == 400
+    assert api.call("PUT", path, body, headers={"If-Match": '"2"'})[1]["version"] == 3
+    assert ledger_lines(org, ca, "SELECT DISTINCT entry_version FROM lines") == [(3,)]
     assert balances(api, ca, drafts=True)["1500"] == Decimal("75.00")
 
 
@@ -401,9 +405,21 @@ def test_twenty_imports_of_one_file_land_once(api, org, served):
         if f["status"] == "FAILED":
             assert "already_imported" in [e["code"] for e in f["errors"]], f
     ca = next(f["client_account_id"] for f in finished if f["status"] == "SUCCEEDED")
-    entries = ledger_lines(org, ca, "SELECT count(DISTINCT entry_id) FROM lines")
-    assert entries == [(facts["transactions"],)]
-    balances(api, ca)
+    entries = ledger_lines(org, ca, "SELECT count(DISTINCT entry_id), count(*) FROM lines")
+    assert entries == [(facts["transactions"], facts["lines"])]
+    closing = {code: amount for code, amount in facts["closing"].items() if amount}
+    assert balances(api, ca) == closing
+
+    # The job redelivered (the queue gives a message again after a failure or a timeout): nothing more.
+    from saldo.adapters.queue import enqueue
+
+    winner = next(f["id"] for f in finished if f["status"] == "SUCCEEDED")
+    for _ in range(CLIENTS):
+        enqueue({"type": "saft_import", "org_id": org["org_id"], "import_id": winner})
+    served.drain(timeout=120)
+    assert ledger_lines(org, ca, "SELECT count(*) FROM lines") == [(facts["lines"],)]
+    assert _wait_import(api, served, winner)["status"] == "SUCCEEDED"
+    assert balances(api, ca) == closing
 
 
 def _wait_import(api: Api, served: Any, import_id: str, timeout: float = 300) -> dict[str, Any]:
