@@ -9,9 +9,10 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install run test lint format pytest template-check build bench clean
 
-$(VENV)/.installed: pyproject.toml requirements/dev.txt layers/saldo/requirements.txt
+$(VENV)/.installed: pyproject.toml requirements/dev.txt layers/saldo/requirements.txt layers/saldo/requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r layers/saldo/requirements.lock
 	$(VENV)/bin/pip install --quiet -r requirements/dev.txt -e .
 	touch $@
 
@@ -21,7 +22,8 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/pip install --quiet -r requirements/sam.txt
 	touch $@
 
-install: $(VENV)/.installed
+# .venv-sam too: the IAM test translates the template with its aws-sam-translator.
+install: $(VENV)/.installed $(SAM_VENV)/.installed
 
 ## Start the local stack (moto in-process) with the demo organization and ledger on 127.0.0.1:$(PORT).
 run: install

@@ -1,13 +1,9 @@
 """Client accounts, master data and journal entries."""
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from saldo.api.app import create_app, logger
 from saldo.api.routes import ledger
+from saldo.observability import api_handler
 
 app = create_app(ledger.router)
 
-
-@logger.inject_lambda_context(clear_state=True)
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+lambda_handler = api_handler(app, logger)

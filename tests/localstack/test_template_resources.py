@@ -91,3 +91,21 @@ def test_functions_see_the_resolved_resource_names(stack):
     for key, value in template["Globals"]["Function"]["Environment"]["Variables"].items():
         if isinstance(value, dict) and "Ref" in value and value["Ref"] in refs:
             assert env[key] == refs[value["Ref"]], key
+
+
+def test_queued_work_is_one_job_per_invocation_with_the_visibility_aws_advises():
+    """A long job (a SAF-T import or export) can use most of the worker's timeout on its own; batching
+    several would time out the batch, and a visibility shorter than six timeouts (AWS's guidance for
+    Lambda event sources) would hand a running job to a second worker."""
+    template = load_template(ROOT / "template.yaml")
+    queues = resources_of(template, "AWS::SQS::Queue")
+    default_timeout = template["Globals"]["Function"].get("Timeout", 3)
+    for lid, res in resources_of(template, "AWS::Serverless::Function").items():
+        timeout = res["Properties"].get("Timeout", default_timeout)
+        for event in (res["Properties"].get("Events") or {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = queues[event["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+            assert queue["VisibilityTimeout"] >= 6 * timeout, lid
+            if timeout > 60:
+                assert event["Properties"].get("BatchSize") == 1, lid

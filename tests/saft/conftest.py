@@ -9,14 +9,16 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from tests.conftest import SHARED
+from saldo.saft.schemas import XSD_DIR
+from tests.conftest import ROOT
 
-SAFT = SHARED / "reference" / "saf-t"
-EXAMPLES = SAFT / "examples"
-EXAMPLE_888 = EXAMPLES / "v1.10-v1.20" / "ExampleFile SAF-T Financial_888888888_20180228235959.xml"
-EXAMPLE_999 = EXAMPLES / "v1.10-v1.20" / "ExampleFile SAF-T Financial_999999999_20161125213512.xml"
-EXAMPLE_XMLSPY = EXAMPLES / "v1.30" / "Eksempelfil fra xmlSpy.xml"
-XSD_130 = SAFT / "schemas" / "Norwegian_SAF-T_Financial_Schema_v_1.30.xsd"
+# Skatteetaten's published example files, copied unchanged (tests/fixtures/saft/SOURCES.md).
+EXAMPLES = ROOT / "tests" / "fixtures" / "saft"
+EXAMPLE_888 = EXAMPLES / "ExampleFile SAF-T Financial_888888888_20180228235959.xml"
+EXAMPLE_999 = EXAMPLES / "ExampleFile SAF-T Financial_999999999_20161125213512.xml"
+EXAMPLE_XMLSPY = EXAMPLES / "Eksempelfil fra xmlSpy.xml"
+# The package's copy of the official 1.30 schema; test_published_schemas holds it to the published bytes.
+XSD_130 = XSD_DIR / "Norwegian_SAF-T_Financial_Schema_v_1.30.xsd"
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +27,7 @@ def xsd130() -> etree.XMLSchema:
 
 
 def assert_valid_130(schema: etree.XMLSchema, xml: bytes) -> etree._Element:
-    """Validate against Skatteetaten's 1.30 XSD (from shared/reference, not the package's copy)."""
+    """Validate against Skatteetaten's 1.30 XSD, as published (checked by its SHA-256)."""
     doc = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
     ok = schema.validate(etree.ElementTree(doc))
     assert ok, "\n".join(str(e) for e in list(schema.error_log)[:10])

@@ -257,3 +257,81 @@ def saft_upload_request(world: World, owner: Tenant, caller: Tenant) -> Body:
 @registry.body("GET /api/v2/reports/data-export", "GET /api/v2/reports/saf-t-financial")
 def saft_export_accept(world: World, owner: Tenant, caller: Tenant) -> Body:
     return Body(None, {"accept": "text/xml"})  # no body: the file is XML, not JSON
+
+
+# ------------------------------------------------------------------ company registry
+def cvr() -> str:
+    """A fresh valid Danish CVR number."""
+    weights = (2, 7, 6, 5, 4, 3, 2)
+    while True:
+        first = str(random.randint(1_000_000, 9_999_999))
+        check = -sum(int(d) * w for d, w in zip(first, weights, strict=True)) % 11
+        if check < 10:
+            return f"{first}{check}"
+
+
+@registry.id("country")
+def company_country(world: World, t: Tenant) -> str:
+    return "DK"
+
+
+def _company(t: Tenant, person_id: str) -> dict[str, Any]:
+    return {
+        "name": t.named("Selskab ApS"),
+        "roles": [{"role": "management", "party": {"person_id": person_id}, "name": t.named("Direktør")}],
+        "owners": [
+            {"party": {"person_id": person_id}, "name": t.named("Ejer"), "capital": {"low": "1", "high": "1"}}
+        ],
+    }
+
+
+@registry.id("person_id")
+def person(world: World, t: Tenant) -> str:
+    person_id = f"p-{t.token.lower()}"
+    ok(
+        t.api.request("PUT", f"/api/v2/persons/{person_id}", json_body={"name": t.named("Person")}),
+        201,
+        "add a person",
+    )
+    return person_id
+
+
+@registry.id("registration_number")
+def company(world: World, t: Tenant) -> str:
+    number = cvr()
+    body = _company(t, world.id_of(t, "person_id"))
+    ok(t.api.request("PUT", f"/api/v2/companies/DK/{number}", json_body=body), 201, "add a company")
+    return number
+
+
+# Registries are per organization and keyed by public registration numbers: another organization may
+# record the same company in its own registry. So a write with the owner's number succeeds in the caller's
+# registry, and a read answers the caller's own record (200) or 404; the leak checks prove that nothing of
+# the owner's record shows, and the owner-control read that the owner's record did not change.
+for _route in (
+    "PUT /api/v2/companies/{country}/{registration_number}",
+    "GET /api/v2/companies/{country}/{registration_number}",
+    "GET /api/v2/companies/{country}/{registration_number}/history",
+    "GET /api/v2/companies/{country}/{registration_number}/ownership",
+    "PUT /api/v2/persons/{person_id}",
+    "GET /api/v2/persons/{person_id}",
+    "POST /api/v2/companies/import",
+):
+    registry.denials[_route] = frozenset({200, 201, 404})
+
+
+@registry.body("PUT /api/v2/companies/{country}/{registration_number}")
+def company_body(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(_company(caller, "someone"))
+
+
+@registry.body("PUT /api/v2/persons/{person_id}")
+def person_body(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"name": caller.named("Person")})
+
+
+@registry.body("POST /api/v2/companies/import")
+def company_import(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {"documents": [{"country": "DK", "registration_number": cvr(), **_company(caller, "someone")}]}
+    )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
+
+from saldo.observability import record_job
 
 logger = Logger(service="saldo")
 
@@ -53,7 +56,12 @@ def run_job(body: str, receive_count: int = 1) -> None:
     message = json.loads(body)
     job_type = message.get("type", "")
     logger.append_keys(job_type=job_type, org_id=message.get("org_id"), receive_count=receive_count)
+    started = time.perf_counter()
+    failed = True
     try:
         _runner(job_type)(message)
+        failed = False
     except PermanentJobError as exc:
         logger.warning("job failed permanently", extra={"reason": str(exc)})
+    finally:
+        record_job(job_type, started, failed)

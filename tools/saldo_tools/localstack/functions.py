@@ -10,12 +10,17 @@ import traceback
 import types
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from saldo_tools.localstack.hooks import Patcher
 from saldo_tools.localstack.template import ACCOUNT_ID
+
+# The logical id of the function whose handler is running (all share one process): lets a test attribute
+# each AWS call to the function that made it (tests/security/iam_recorder.py).
+current_function: ContextVar[str | None] = ContextVar("saldo_local_function", default=None)
 
 
 @dataclass
@@ -97,6 +102,7 @@ class FunctionRuntime:
     def invoke(self, name_or_arn: str, event: Any) -> Any:
         """Call the handler; a raised exception becomes `LambdaError` with Lambda's error payload."""
         spec = self.find(name_or_arn)
+        token = current_function.set(spec.logical_id)
         try:
             return self.handler(spec)(event, self.context(spec))
         except Exception as exc:
@@ -107,6 +113,8 @@ class FunctionRuntime:
                     "stackTrace": traceback.format_exc().splitlines(),
                 }
             ) from exc
+        finally:
+            current_function.reset(token)
 
     def install_moto_bridge(
         self, patcher: Patcher, invoke_async: Callable[[str, Any], None] | None = None

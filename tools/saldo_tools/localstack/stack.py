@@ -214,6 +214,8 @@ class LocalStack:
         self._setenv("AWS_DEFAULT_REGION", self.region)
         self._setenv("AWS_REGION", self.region)
         self._setenv("SALDO_LOCAL", "1")
+        # EMF metrics are log lines for CloudWatch; locally they would only flood the console.
+        self._setenv("POWERTOOLS_METRICS_DISABLED", os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"))
         if self.server:
             self._start_moto_server()
         else:

@@ -11,6 +11,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "saldo.api.routes.ledger",
     "saldo.api.routes.reports",
     "saldo.api.routes.saft",
+    "saldo.api.routes.companies",
 )
 
 

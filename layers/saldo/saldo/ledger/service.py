@@ -13,10 +13,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from saldo.errors import Conflict, NotFound, Unprocessable
+from saldo.errors import Conflict, Forbidden, NotFound, Unprocessable
 from saldo.ledger import posting
 from saldo.ledger.entries import as_entry_in, load_entry
-from saldo.ledger.masterdata import MasterData
+from saldo.ledger.masterdata import MasterData, UpsertSummary
 from saldo.ledger.models import (
     AccountIn,
     BusinessPartnerIn,
@@ -29,6 +29,7 @@ from saldo.ledger.models import (
     JournalEntriesIn,
     ReconcileIn,
     TaxCodeIn,
+    check_patched_account,
 )
 from saldo.ledger.query import LedgerView, open_view, view_at
 from saldo.ledger.store import COMPACT_AFTER, Change, LedgerStore, Lock, Manifest
@@ -89,20 +90,24 @@ class LedgerService:
     def client_account(self, account_id: int) -> ClientAccount:
         account = self.repo.get(self.org_id, account_id)
         if account is None:
-            raise NotFound(f"Client account {account_id} not found")
+            raise Forbidden(f"No access to client account {account_id}")  # as reports and SAF-T answer
         return account
 
     def list_client_accounts(self, allowed: frozenset[int] | None) -> list[ClientAccount]:
         return [a for a in self.repo.list(self.org_id) if allowed is None or a.id in allowed]
 
     def patch_client_account(self, account_id: int, patch: ClientAccountPatch) -> ClientAccount:
+        current = self.repo.record(self.org_id, account_id)
+        if current is None:
+            raise Forbidden(f"No access to client account {account_id}")
         changes = patch.model_dump(exclude_unset=True)
+        check_patched_account(current, changes)  # the merged record must be whole: else 422, nothing written
         if "locked_until" in changes:
             # The ledger's lock is the one writes check; the record shows it.
-            self.lock_period(self.client_account(account_id), changes["locked_until"])
+            self.lock_period(account_id, changes["locked_until"])
         account = self.repo.update(self.org_id, account_id, changes)
         if account is None:
-            raise NotFound(f"Client account {account_id} not found")
+            raise Forbidden(f"No access to client account {account_id}")
         if "locked_until" in changes:
             # Two lock changes at once: the record follows the one the ledger kept.
             kept = self.store.manifest(self.org_id, account_id).locked_until(account.locked_until)
@@ -126,7 +131,7 @@ class LedgerService:
     def master(self, account_id: int) -> MasterData:
         return self.store.master(self.store.manifest(self.org_id, account_id))
 
-    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> list[dict[str, Any]]:
+    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> UpsertSummary:
         self.client_account(account_id)
         upserts = {
             "accounts": (AccountIn, MasterData.upsert_accounts),
@@ -149,8 +154,9 @@ class LedgerService:
                                 }
                             ],
                         )
-            result = upsert(master, items)
-            return Change(master=master, result=result)
+            summary = upsert(master, items)
+            # Nothing new: keep the stored document instead of writing an identical copy.
+            return Change(master=master if summary.changed else None, result=summary)
 
         result = self.store.commit(self.org_id, account_id, build)
         self._changed(account_id, "masterdata", {"kind": kind, "count": len(items)})
@@ -281,12 +287,17 @@ class LedgerService:
                     f"reference: reconciliation {reference} already exists; unreconcile it first",
                     details=[{"field": "reference", "message": f"reconciliation {reference} already exists"}],
                 )
-            _check_reconcilable(view, data)
+            effective = _check_reconcilable(view, data)
             facts = [
-                _fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now)
+                {
+                    **_fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now),
+                    "effective_date": effective,
+                }
                 for line in data.lines
             ]
-            return Change(facts=facts, result={"reference": reference, "lines": len(facts)})
+            return Change(
+                facts=facts, result={"reference": reference, "lines": len(facts), "date": effective}
+            )
 
         result = self.store.commit(self.org_id, account.id, build)
         self._changed(account.id, "lines_reconciled", result)
@@ -299,20 +310,25 @@ class LedgerService:
 
         def build(manifest: Manifest, master: MasterData) -> Change:
             view = view_at(self.store, manifest, account)
+            # Undone on the day it counted from (the same effective date), so reports as of any day
+            # see it undone.
             matched = view.rows(
-                "SELECT line_uid, sum(CASE WHEN fact_type = 'reconcile' THEN amount ELSE -amount END)"
-                "::DECIMAL(18,2) FROM facts WHERE ref = ? AND fact_type IN ('reconcile', 'unreconcile') "
-                "GROUP BY line_uid ORDER BY line_uid",
+                "SELECT line_uid, effective_date, sum(CASE WHEN fact_type = 'reconcile' THEN amount "
+                "ELSE -amount END)::DECIMAL(18,2) FROM facts WHERE ref = ? "
+                "AND fact_type IN ('reconcile', 'unreconcile') GROUP BY ALL ORDER BY line_uid",
                 [reference],
             )
             if not matched:
                 raise NotFound(f"Reconciliation {reference} not found in client account {account.id}")
-            still = [(uid, amount) for uid, amount in matched if amount]
+            still = [(uid, day, amount) for uid, day, amount in matched if amount]
             if not still:
                 raise Unprocessable(f"Reconciliation {reference} is already undone")
             facts = [
-                _fact("unreconcile", line_uid=uid, amount=amount, ref=reference, at=now)
-                for uid, amount in still
+                {
+                    **_fact("unreconcile", line_uid=uid, amount=amount, ref=reference, at=now),
+                    "effective_date": day,
+                }
+                for uid, day, amount in still
             ]
             return Change(facts=facts, result={"reference": reference, "lines": len(facts)})
 
@@ -390,7 +406,7 @@ class LedgerService:
         return current
 
     # ------------------------------------------------------------------ locked period
-    def lock_period(self, account: ClientAccount, until: date | None) -> bool:
+    def lock_period(self, account_id: int, until: date | None) -> bool:
         """Write the lock date into the ledger (its manifest), where every posting, cancel and draft
         edit reads it in the same commit; a posting racing the lock lands before it or is refused.
         Returns whether the ledger changed (setting the lock it already has changes nothing)."""
@@ -403,9 +419,9 @@ class LedgerService:
             fact = _fact("lock", ref=until.isoformat() if until else "", at=now)
             return Change(lock=Lock(until), facts=[fact], result=True)
 
-        changed = bool(self.store.commit(self.org_id, account.id, build))
+        changed = bool(self.store.commit(self.org_id, account_id, build))
         if changed:
-            self._changed(account.id, "period_locked", {"locked_until": until})
+            self._changed(account_id, "period_locked", {"locked_until": until})
         return changed
 
     def _changed(self, account_id: int, change: str, detail: dict[str, Any]) -> None:
@@ -447,13 +463,14 @@ def _reconciled_by(view: LedgerView, reference: str) -> bool:
     )
 
 
-def _check_reconcilable(view: LedgerView, data: ReconcileIn) -> None:
-    """Lines exist, are posted and open for the amounts, on one account, and debits match credits."""
+def _check_reconcilable(view: LedgerView, data: ReconcileIn) -> date:
+    """Lines exist, are posted and open for the amounts, on one account, and debits match credits; the
+    date the reconciliation counts from."""
     found = {
         r["line_uid"]: r
         for r in view.dicts(
-            "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft FROM lines "
-            "WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
+            "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft, posting_date "
+            "FROM lines WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
             [[line.line_id for line in data.lines]],
         )
     }
@@ -482,8 +499,16 @@ def _check_reconcilable(view: LedgerView, data: ReconcileIn) -> None:
         problems.append({"field": "lines", "message": f"lines are on different accounts {sorted(accounts)}"})
     if not problems and signed_total != 0:
         problems.append({"field": "lines", "message": f"matched debits and credits differ by {signed_total}"})
+    # A reconciliation counts in reports from its date: by default the day its last line is posted,
+    # never earlier (a line cannot be settled by one not yet posted).
+    latest = max((r["posting_date"] for r in found.values()), default=None)
+    if not problems and data.reconciled_on is not None and data.reconciled_on < latest:
+        problems.append(
+            {"field": "date", "message": f"{data.reconciled_on} is before the latest line's date {latest}"}
+        )
     if problems:
         raise Unprocessable(f"{problems[0]['field']}: {problems[0]['message']}", details=problems)
+    return data.reconciled_on or latest
 
 
 def _fact(

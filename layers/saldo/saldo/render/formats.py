@@ -28,6 +28,8 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
+from saldo.render.negotiation import weighted_values
+
 Language = Literal["nb", "en"]
 LANGUAGES: tuple[Language, ...] = ("nb", "en")
 DEFAULT_LANGUAGE: Language = "nb"
@@ -278,18 +280,6 @@ def month_name(month: int, lang: Language = "nb") -> str:
 # Accept-Language
 
 
-def _parse_q(params: list[str]) -> float | None:
-    for param in params:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "q":
-            try:
-                q = float(value.strip())
-            except ValueError:
-                return None
-            return q if 0.0 <= q <= 1.0 else None
-    return 1.0
-
-
 def parse_accept_language(header: str | None) -> Language:
     """Pick nb or en from an ``Accept-Language`` header.
 
@@ -300,13 +290,8 @@ def parse_accept_language(header: str | None) -> Language:
     if not header:
         return DEFAULT_LANGUAGE
     best: tuple[float, int, Language] | None = None
-    for index, part in enumerate(header.split(",")):
-        pieces = part.strip().split(";")
-        tag = pieces[0].strip().lower()
-        if not tag:
-            continue
-        q = _parse_q(pieces[1:])
-        if q is None or q <= 0:
+    for tag, q, index in weighted_values(header):
+        if q <= 0:
             continue
         primary = tag.replace("_", "-").split("-")[0]
         lang: Language

@@ -92,14 +92,38 @@ def format_from_query(value: str | None) -> Format | None:
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]+$")
 
 
+def weighted_values(header: str) -> list[tuple[str, float, int]]:
+    """(value, q, position) of each element of a weighted header list (``Accept``, ``Accept-Language``).
+
+    Values are lower-cased and stripped of their other parameters; an element whose q is not a number
+    in [0, 1] is skipped, and parameters after ``q`` are extensions (RFC 9110 §12.4.2).
+    """
+    values: list[tuple[str, float, int]] = []
+    for position, part in enumerate(header.split(",")):
+        pieces = part.split(";")
+        value = pieces[0].strip().lower()
+        if not value:
+            continue
+        q: float | None = 1.0
+        for param in pieces[1:]:
+            name, _, raw = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(raw.strip())
+                except ValueError:
+                    q = None
+                if q is not None and not 0.0 <= q <= 1.0:
+                    q = None
+                break
+        if q is not None:
+            values.append((value, q, position))
+    return values
+
+
 def _parse_accept(header: str) -> list[tuple[str, str, float, int]]:
     """(type, subtype, q, position) for each well-formed media range; malformed ones are skipped."""
     ranges: list[tuple[str, str, float, int]] = []
-    for position, part in enumerate(header.split(",")):
-        pieces = part.split(";")
-        media = pieces[0].strip().lower()
-        if not media:
-            continue
+    for media, q, position in weighted_values(header):
         if media == "*":  # some old clients send a bare "*"
             media = "*/*"
         type_, sep, subtype = media.partition("/")
@@ -107,21 +131,7 @@ def _parse_accept(header: str) -> list[tuple[str, str, float, int]]:
             continue
         if type_ == "*" and subtype != "*":
             continue
-        q = 1.0
-        valid = True
-        for param in pieces[1:]:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    q = float(value.strip())
-                except ValueError:
-                    valid = False
-                    break
-                if not 0.0 <= q <= 1.0:
-                    valid = False
-                break  # parameters after q are accept-extensions
-        if valid:
-            ranges.append((type_, subtype, q, position))
+        ranges.append((type_, subtype, q, position))
     return ranges
 
 
@@ -231,6 +241,9 @@ def report_filename(
     return f"{'_'.join(parts)}.{ext}"
 
 
+_QUOTE_BREAKERS = re.compile(r'["\\;%]')
+
+
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """A ``Content-Disposition`` value per RFC 6266, with RFC 5987 ``filename*`` for non-ASCII names.
 
@@ -243,8 +256,8 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
     if not name:
         name = "download"
+    if name.isascii() and not _QUOTE_BREAKERS.search(name):
+        return f'{disposition}; filename="{name}"'  # plain ASCII, spaces included, fits a quoted-string
     fallback = ascii_fallback(name)
-    if name == fallback:
-        return f'{disposition}; filename="{fallback}"'
     encoded = quote(name, safe="!#$&+-.^_`|~")
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

@@ -15,12 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import MetricUnit
 
 from saldo import __version__
 from saldo.config import settings
 from saldo.errors import NotFound
 from saldo.jobs import PermanentJobError, register
 from saldo.ledger.query import stream_view
+from saldo.observability import count
+from saldo.render.negotiation import content_disposition
 from saldo.saft import aws
 from saldo.saft.exporter import export_saft, file_name
 from saldo.saft.importer import Importer, ImportRequest
@@ -60,11 +63,8 @@ def run_import(message: dict[str, Any]) -> None:
     bucket = settings().document_bucket
     keys = item.get("uploads") or []
     names = item.get("file_names") or []
-    missing = [
-        names[i] if i < len(names) else key
-        for i, key in enumerate(keys)
-        if aws.object_size(bucket, key) is None
-    ]
+    sizes = [aws.object_size(bucket, key) for key in keys]
+    missing = [names[i] if i < len(names) else key for i, key in enumerate(keys) if sizes[i] is None]
     if missing:  # expired or deleted: retrying cannot help
         error = {"code": "upload_missing", "message": f"The uploaded file is gone: {', '.join(missing)}"}
         statuses.finish(org_id, import_id, "FAILED", {"errors": [error]}, phase="done")
@@ -101,6 +101,8 @@ def run_import(message: dict[str, Any]) -> None:
     if outcome.client_account_id is not None:
         fields["client_account_id"] = outcome.client_account_id
     statuses.finish(org_id, import_id, outcome.status, result, **fields)
+    count("ImportBytes", sum(size or 0 for size in sizes), MetricUnit.Bytes)
+    count("ImportLines", int(outcome.counts.get("lines", 0)))
     if outcome.ledger_version is not None and outcome.client_account_id is not None:
         _compact_if_needed(org_id, outcome.client_account_id)
     logger.info(
@@ -170,9 +172,11 @@ def run_export(message: dict[str, Any]) -> None:
         size = path.stat().st_size
         with path.open("rb") as fh:
             aws.put_object(
-                settings().document_bucket, key, fh, "application/zip", f'attachment; filename="{zip_name}"'
+                settings().document_bucket, key, fh, "application/zip", content_disposition(zip_name)
             )
     url = aws.presign_get(settings().document_bucket, key, aws.EMAIL_LINK_SECONDS, zip_name)
+    count("ExportBytes", size, MetricUnit.Bytes)
+    count("ExportLines", summary.lines)
     result = {
         "file_name": zip_name,
         "xml_file_name": name,

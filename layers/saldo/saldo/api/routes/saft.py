@@ -31,12 +31,12 @@ from saldo.errors import (
     BadRequest,
     Conflict,
     Forbidden,
-    NotAcceptable,
     NotFound,
     PayloadTooLarge,
     Unprocessable,
 )
 from saldo.ledger.models import ClientAccount
+from saldo.render.negotiation import content_disposition, negotiate
 from saldo.tenancy import Caller
 
 router = Router()
@@ -223,7 +223,7 @@ def create_import(
     prefix = f"uploads/saft/{caller.org_id}/{import_id}"
     if content_type == "application/json":
         try:
-            request = UploadRequest.model_validate(json.loads(_body_bytes() or b"{}"))
+            request = UploadRequest.model_validate(jsonenc.loads_request(_body_bytes() or b"{}"))
         except (ValidationError, ValueError) as exc:
             details = (
                 [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
@@ -373,37 +373,7 @@ def get_client_account_import(id: ClientAccountId, import_id: ImportId):
 # ------------------------------------------------------------------ export
 def _accepts(accept: str | None) -> str:
     """The media type to answer with: text/xml unless the client asks for zip (or application/xml)."""
-    if accept is None or not accept.strip():
-        return "text/xml"
-    best: tuple[float, int, str] | None = None
-    for position, part in enumerate(accept.split(",")):
-        pieces = [p.strip() for p in part.split(";")]
-        media = pieces[0].lower()
-        q = 1.0
-        for param in pieces[1:]:
-            if param.lower().startswith("q="):
-                try:
-                    q = float(param[2:])
-                except ValueError:
-                    q = 0.0
-        if q <= 0:
-            continue
-        if media in ("*/*", "*", "text/*"):
-            candidate = "text/xml"
-        elif media == "application/*":
-            candidate = "application/xml"
-        elif media in EXPORT_OFFERED:
-            candidate = media
-        else:
-            continue
-        key = (q, -position, candidate)
-        if best is None or key[:2] > best[:2]:
-            best = key
-    if best is None:
-        raise NotAcceptable(
-            f"The SAF-T export is available as {', '.join(EXPORT_OFFERED)} (Accept: {accept.strip()[:200]})"
-        )
-    return best[2]
+    return negotiate(accept, EXPORT_OFFERED)
 
 
 def _period(account: ClientAccount, date_from: date | None, date_to: date | None) -> tuple[date, date]:
@@ -480,7 +450,7 @@ def _export(
             view, out, date_from=start, date_to=end, created=created, software_version=__version__
         )
         size = out.tell()
-        disposition = f'attachment; filename="{summary.file_name}"'
+        disposition = content_disposition(summary.file_name)
         headers = {
             "Content-Disposition": disposition,
             "X-Report-Period": f"{start}/{end}",
