@@ -260,6 +260,7 @@ def test_twenty_unreconciles_undo_it_once(api, org):
     body = {
         "client_account_id": ca,
         "reference": "M-2",
+        "date": "2025-04-20",
         "lines": [{"line_id": inv_line, "amount": "60.00"}, {"line_id": pay_line, "amount": "60.00"}],
     }
     assert api.call("POST", "/api/v2/reconciliations", body)[0] == 200
@@ -273,6 +274,9 @@ def test_twenty_unreconciles_undo_it_once(api, org):
     assert reconciled == [(Decimal("0.00"),)]
     facts = ledger_lines(org, ca, "SELECT fact_type, amount FROM facts WHERE ref = 'M-2' ORDER BY fact_type")
     assert facts == [("reconcile", Decimal("60.00"))] * 2 + [("unreconcile", Decimal("60.00"))] * 2
+    # Undone on the day it counted from: as of every day, nothing of it is left.
+    by_day = ledger_lines(org, ca, "SELECT reconciled_by_date FROM lines WHERE account_code = '1500'")
+    assert by_day == [([{"d": date(2025, 4, 20), "a": Decimal("0.00")}],)] * 2
     # Undone, the reference and the open amounts can be used again; an unknown one is 404.
     assert api.call("POST", "/api/v2/reconciliations", body)[0] == 200
     assert api.call("POST", "/api/v2/reconciliations/M-9/unreconcile", {"client_account_id": ca})[0] == 404
