@@ -97,6 +97,33 @@ def journal_entry(world: World, t: Tenant) -> int:
     return int(body["entries"][0]["id"])
 
 
+@registry.id("/api/v2/reconciliations/{reference}")
+def reconciliation(world: World, t: Tenant) -> str:
+    ca = int(world.id_of(t, "client_account_id"))
+    lines = [
+        {"account_code": "1920", "debit": "100.00", "description": t.named("line")},
+        {"account_code": "1920", "credit": "100.00"},
+    ]
+    posted = ok(
+        t.api.post(
+            "/api/v2/journal-entries",
+            json_body={"client_account_id": ca, "entries": [_entry(t, is_draft=False, lines=lines)]},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        ),
+        201,
+        "post an entry to reconcile",
+    )
+    line_ids = posted["entries"][0]["line_ids"]
+    reference = t.named("match")[:64]
+    body = {
+        "client_account_id": ca,
+        "reference": reference,
+        "lines": [{"line_id": uid, "amount": "100.00"} for uid in line_ids],
+    }
+    ok(t.api.post("/api/v2/reconciliations", json_body=body), 200, "reconcile two lines")
+    return reference
+
+
 @registry.id("business_partner_id")
 def business_partner(world: World, t: Tenant) -> int:
     world.id_of(t, "client_account_id")  # the client account comes with business partner 1
@@ -171,6 +198,11 @@ def reconcile(world: World, owner: Tenant, caller: Tenant) -> Body:
             "reference": caller.named("match")[:64],
         }
     )
+
+
+@registry.body("POST /api/v2/reconciliations/{reference}/unreconcile")
+def unreconcile(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body({"client_account_id": _ca(world, owner)})
 
 
 # ------------------------------------------------------------------ queued report documents

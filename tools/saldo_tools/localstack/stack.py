@@ -229,6 +229,7 @@ class LocalStack:
         self.runtime.install_moto_bridge(self._patcher, self.invoke_async)
         self._install_events_bridge()
         self._install_sqs_wakeup()
+        self._install_dynamodb_atomic_writes()
         if api_port is not None:
             self._http_server = self.http.bind("127.0.0.1", api_port)
             self.api_url = f"http://127.0.0.1:{self._http_server.server_address[1]}"
@@ -790,6 +791,22 @@ class LocalStack:
     def _busy(self, delta: int) -> None:
         with self._inflight_lock:
             self._inflight += delta
+
+    def _install_dynamodb_atomic_writes(self) -> None:
+        """DynamoDB applies a conditional write atomically; moto checks the condition and then writes,
+        and two request threads can both pass the check in between. One lock makes each write whole,
+        so concurrent conditional writes behave locally as they do on AWS."""
+        from moto.dynamodb.models import DynamoDBBackend
+
+        lock = threading.RLock()
+        for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+            original = getattr(DynamoDBBackend, name)
+
+            def atomic(backend: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                with lock:
+                    return _original(backend, *args, **kwargs)
+
+            self._patcher.patch(DynamoDBBackend, name, atomic)
 
     def _install_sqs_wakeup(self) -> None:
         """A message sent to a source queue wakes its poller at once (no long polling, quick stop)."""

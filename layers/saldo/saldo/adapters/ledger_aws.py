@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import date
 from pathlib import Path
 
 from saldo.adapters.clients import client
 from saldo.config import settings
 from saldo.ledger.posting import Counters
-from saldo.ledger.store import Manifest, ManifestConflict, Segment
+from saldo.ledger.store import Lock, Manifest, ManifestConflict, Segment
 
 
 class S3BlobStore:
@@ -67,6 +68,10 @@ class DynamoManifestStore:
         )
         if not item:
             return None
+        lock = None
+        if "locked_until" in item:  # "" when unlocked
+            until = item["locked_until"]["S"]
+            lock = Lock(date.fromisoformat(until) if until else None)
         return Manifest(
             org_id=org_id,
             client_account_id=client_account_id,
@@ -75,6 +80,7 @@ class DynamoManifestStore:
             masterdata_key=item.get("masterdata_key", {}).get("S"),
             counters=Counters(**json.loads(item["counters"]["S"])),
             updated_at=item.get("updated_at", {}).get("S", ""),
+            lock=lock,
         )
 
     def save(self, manifest: Manifest, expected_version: int) -> None:
@@ -89,6 +95,9 @@ class DynamoManifestStore:
         }
         if manifest.masterdata_key:
             item["masterdata_key"] = {"S": manifest.masterdata_key}
+        if manifest.lock is not None:
+            until = manifest.lock.until
+            item["locked_until"] = {"S": until.isoformat() if until else ""}
         condition = "attribute_not_exists(pk)" if expected_version == 0 else "version = :v"
         kwargs = (
             {"ExpressionAttributeValues": {":v": {"N": str(expected_version)}}} if expected_version else {}

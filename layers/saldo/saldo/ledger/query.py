@@ -64,6 +64,7 @@ class LedgerView:
 
 _views: OrderedDict[tuple[str, int, int], LedgerView] = OrderedDict()
 _views_lock = threading.Lock()
+_building: dict[tuple[str, int, int], threading.Lock] = {}
 
 
 _segment_cache: SegmentCache | None = None
@@ -296,21 +297,35 @@ def stream_view(
 
 def open_view(store: LedgerStore, org_id: str, account: ClientAccount) -> LedgerView:
     """The ledger as of now (one consistent manifest read), reusing a cached view when unchanged."""
-    manifest = store.manifest(org_id, account.id)
-    key = (org_id, account.id, manifest.version)
+    return view_at(store, store.manifest(org_id, account.id), account)
+
+
+def view_at(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
+    """The view of exactly this manifest version (cached per version): what a write's commit checks its
+    preconditions against, since it is the version the write replaces."""
+    key = (manifest.org_id, account.id, manifest.version)
     with _views_lock:
         view = _views.get(key)
         if view is not None:
             _views.move_to_end(key)
             view.account = account
             return view
-    view = build_view(store, manifest, account)
-    view.memory_bytes = view.rows("SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()")[0][0] or 0
-    with _views_lock:
-        _views[key] = view
-        budget = view_cache_budget()
-        while len(_views) > 1 and (
-            len(_views) > VIEW_CACHE_MAX or sum(v.memory_bytes for v in _views.values()) > budget
-        ):
-            _views.popitem(last=False)
+        building = _building.setdefault(key, threading.Lock())
+    with building:  # concurrent requests for one new version build it once
+        with _views_lock:
+            view = _views.get(key)
+            if view is not None:
+                view.account = account
+                return view
+        view = build_view(store, manifest, account)
+        used = view.rows("SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()")[0][0]
+        view.memory_bytes = used or 0
+        with _views_lock:
+            _views[key] = view
+            _building.pop(key, None)
+            budget = view_cache_budget()
+            while len(_views) > 1 and (
+                len(_views) > VIEW_CACHE_MAX or sum(v.memory_bytes for v in _views.values()) > budget
+            ):
+                _views.popitem(last=False)
     return view

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
@@ -38,6 +38,13 @@ class Segment:
     etag: str = ""
 
 
+@dataclass(frozen=True)
+class Lock:
+    """The ledger's locked period: postings dated on or before `until` are refused (None: unlocked)."""
+
+    until: date | None
+
+
 @dataclass
 class Manifest:
     org_id: str
@@ -47,9 +54,16 @@ class Manifest:
     masterdata_key: str | None = None
     counters: Counters = field(default_factory=Counters)
     updated_at: str = ""
+    # Written by every lock change, so a write checks the lock of the very version it replaces. None: no
+    # lock was ever written here (an older ledger); the client account's record still holds it then.
+    lock: Lock | None = None
 
     def segment_keys(self, kind: str) -> list[str]:
         return [s.key for s in self.segments if s.kind == kind]
+
+    def locked_until(self, recorded: date | None) -> date | None:
+        """The lock date in force for a write against this version (`recorded`: the client account's)."""
+        return recorded if self.lock is None else self.lock.until
 
 
 class ManifestConflict(Exception):
@@ -86,7 +100,12 @@ class Change:
     lines: list[dict[str, Any]] | SegmentWriter = field(default_factory=list)
     facts: list[dict[str, Any]] = field(default_factory=list)
     master: MasterData | None = None
+    lock: Lock | None = None
     result: Any = None
+
+    def empty(self) -> bool:
+        """Nothing to write: the state already is what the request asks for."""
+        return not self.lines and not self.facts and self.master is None and self.lock is None
 
 
 def prefix(org_id: str, client_account_id: int) -> str:
@@ -121,7 +140,10 @@ class LedgerStore:
         """Run `build` against the current state and append its change atomically; retry on a lost race.
 
         `build` must be pure apart from reading its arguments: it may run more than once. It allocates
-        ids from `manifest.counters`, which it advances on a copy.
+        ids from `manifest.counters`, which it advances on a copy. Every precondition of the write is
+        checked by `build` against the `manifest` it is given (the version the write replaces), so a
+        build that runs again after a lost race checks it again; what it raises is the answer. A change
+        with nothing in it writes nothing (the version stays).
         """
         for attempt in range(MAX_ATTEMPTS):
             current = self.manifest(org_id, client_account_id)
@@ -133,8 +155,11 @@ class LedgerStore:
                 list(current.segments),
                 current.masterdata_key,
                 counters,
+                lock=current.lock,
             )
             change = build(working, self.master(current))
+            if change.empty() and not isinstance(change.lines, SegmentWriter):
+                return change.result
             written: list[str] = []
             try:
                 new_segments = self._write(org_id, client_account_id, change, written)
@@ -151,6 +176,7 @@ class LedgerStore:
                     master_key,
                     working.counters,
                     datetime.now(UTC).isoformat(timespec="milliseconds"),
+                    change.lock if change.lock is not None else current.lock,
                 )
                 self.manifests.save(updated, expected_version=current.version)
                 if change.master is not None and master_key:
@@ -230,6 +256,7 @@ class LedgerStore:
             current.masterdata_key,
             current.counters,
             datetime.now(UTC).isoformat(timespec="milliseconds"),
+            current.lock,
         )
         try:
             self.manifests.save(updated, expected_version=current.version)

@@ -829,6 +829,8 @@ class Existing:
     balances_before: dict[str, Decimal] = field(default_factory=dict)
     lines_before: int = 0
     overlap_entries: int = 0
+    # The lock date of this ledger version (the ledger's, or the client account's before it had one).
+    locked_until: date | None = None
 
 
 class Importer:
@@ -905,7 +907,9 @@ class Importer:
             return Existing(None, MasterData(), 0)
         manifest = self.store.manifest(org_id, account.id)
         master = self.store.master(manifest)
-        existing = Existing(account, master, manifest.version)
+        existing = Existing(
+            account, master, manifest.version, locked_until=manifest.locked_until(account.locked_until)
+        )
         if manifest.segment_keys("lines") and start is not None:
             from saldo.ledger.query import build_view
 
@@ -1024,7 +1028,10 @@ class Importer:
         target = account
 
         def build(manifest: Manifest, master: MasterData) -> Change:
-            if manifest.version != existing.version:
+            # Validated against `existing`: only a commit onto that very version may land. Another
+            # import of this file (or a redelivery of this one) that landed first has moved the ledger,
+            # and the check is run again against the new version; the records are looked at here too.
+            if manifest.version != existing.version or _imported(master, req.import_id, sha):
                 raise _LedgerMoved
             maps = apply_master(c, master, set_opening=set_opening, import_record=import_record)
             counters = manifest.counters
@@ -1099,6 +1106,13 @@ class _Hashing:
         return data
 
 
+def _imported(master: MasterData, import_id: str, sha: str) -> bool:
+    """Whether this import, or another of the same file, is recorded in the ledger's master data."""
+    return any(
+        r.get("import_id") == import_id or r.get("sha256") == sha for r in extras_of(master.saft)["imports"]
+    )
+
+
 def _registration_number(raw: str) -> str:
     number = regnos.normalize(raw)
     if not regnos.valid_norwegian_orgnr(number):
@@ -1127,11 +1141,11 @@ def _check_existing(
             f"The file's default currency is {currency}; client account {account.id} keeps its books in "
             f"{account.currency}",
         )
-    if account.locked_until and c.first_date and c.first_date <= account.locked_until:
+    if existing.locked_until and c.first_date and c.first_date <= existing.locked_until:
         report.error(
             "locked_period",
             f"The file has entries from {c.first_date}; client account {account.id} is locked until "
-            f"{account.locked_until}",
+            f"{existing.locked_until}",
         )
     extras = extras_of(existing.master.saft)
     for rec in extras["imports"]:

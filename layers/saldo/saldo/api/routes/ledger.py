@@ -8,7 +8,7 @@ from typing import Annotated, Any, ClassVar
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from saldo.api.app import json_response
@@ -45,6 +45,34 @@ IdempotencyKey = Annotated[
         description="Required: a retried request with the same key never posts twice",
     ),
 ]
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="if-match",
+        max_length=32,
+        description="The entry's `version`: the change applies only if the draft is still at it (409 if not)",
+    ),
+]
+ReconciliationReference = Annotated[
+    str, Path(min_length=1, max_length=64, description="The reconciliation's `reference`")
+]
+
+
+class UnreconcileIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_account_id: int = Field(gt=0)
+
+
+def _version(if_match: str | None) -> int | None:
+    """`If-Match: 3` or `"3"` (an entity tag) names the version a draft change applies to."""
+    if if_match is None:
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise BadRequest("If-Match: give the entry's version, e.g. If-Match: 3")
+    return int(tag)
 
 
 def _service() -> LedgerService:
@@ -281,15 +309,15 @@ def get_journal_entry(entry_id: EntryId, client_account_id: ClientAccountQuery =
     summary="Edit a draft entry (posted entries are cancelled)",
     tags=[TAG_JE],
 )
-def edit_draft(entry_id: EntryId, body: DraftEditIn):
+def edit_draft(entry_id: EntryId, body: DraftEditIn, if_match: IfMatch = None):
     _account(body.client_account_id)
-    return json_response(200, _service().edit_draft(entry_id, body))
+    return json_response(200, _service().edit_draft(entry_id, body, _version(if_match)))
 
 
 @router.delete("/api/v2/journal-entries/<entry_id>", summary="Delete a draft entry", tags=[TAG_JE])
-def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None):
+def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None, if_match: IfMatch = None):
     account = _account(client_account_id)
-    return json_response(200, _service().delete_draft(account.id, entry_id))
+    return json_response(200, _service().delete_draft(account.id, entry_id, _version(if_match)))
 
 
 @router.post(
@@ -308,3 +336,13 @@ def cancel_entry(entry_id: EntryId, body: CancelIn):
 def reconcile(body: ReconcileIn):
     _account(body.client_account_id)
     return json_response(200, _service().reconcile(body))
+
+
+@router.post(
+    "/api/v2/reconciliations/<reference>/unreconcile",
+    summary="Undo a reconciliation (its lines become open again)",
+    tags=[TAG_JE],
+)
+def unreconcile(reference: ReconciliationReference, body: UnreconcileIn):
+    account = _account(body.client_account_id)
+    return json_response(200, _service().unreconcile(account.id, reference))
