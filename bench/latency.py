@@ -168,7 +168,8 @@ class Target:
     def api(self, report: Report) -> bytes:
         query = urlencode({"client_account_id": self.client_account_id, **report.params})
         headers = {"host": "127.0.0.1", "authorization": f"Bearer {self.api_key}"}
-        response = self.stack.http.handle("GET", f"{report.path}?{query}", headers, b"")
+        path = f"{self.stack.http.base_path}{report.path}?{query}"  # behind the stage, as every URL on AWS
+        response = self.stack.http.handle("GET", path, headers, b"")
         if response.status != 200:
             raise RuntimeError(f"{report.path}: HTTP {response.status}: {response.body[:500]!r}")
         return response.body

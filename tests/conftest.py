@@ -20,11 +20,24 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
 class ApiClient:
-    """Calls the template's HTTP routes in-process (authorizer included), like API Gateway would."""
+    """Calls the template's HTTP routes in-process (authorizer included), like API Gateway would.
+
+    Paths are the routes' (`/api/v2/...`): the client puts the stage prefix in front, as every URL on
+    AWS has it (`/<stage>/api/v2/...`). A link the API returns already carries it: `follow` sends it as is.
+    """
 
     def __init__(self, stack: Any, key: str | None = None) -> None:
         self.stack = stack
         self.key = key
+
+    def path(self, route_path: str) -> str:
+        """The path a client sends for a route's path: behind the stage prefix."""
+        return self.stack.http.base_path + route_path
+
+    def follow(self, link: str, method: str = "GET", **kw: Any) -> Any:
+        """Request a Location header or a link from a response body exactly as returned."""
+        assert link.startswith("/"), f"not a path on this API: {link}"
+        return self.request(method, link, prefixed=True, **kw)
 
     def request(
         self,
@@ -36,7 +49,10 @@ class ApiClient:
         body: bytes = b"",
         headers: dict[str, str] | None = None,
         key: str | None = None,
+        prefixed: bool = False,
     ) -> Any:
+        if not prefixed:
+            path = self.path(path)
         hdrs = {"host": "127.0.0.1"}
         token = key if key is not None else self.key
         if token:

@@ -139,7 +139,10 @@ def create_one_time_schedule(stack, name, at, payload, timezone=None):
     if timezone:
         body["timezone"] = timezone
     res = stack.http.handle(
-        "POST", "/schedules", {"content-type": "application/json"}, json.dumps(body).encode()
+        "POST",
+        f"{stack.http.base_path}/schedules",
+        {"content-type": "application/json"},
+        json.dumps(body).encode(),
     )
     assert res.status == 201, res.body
 

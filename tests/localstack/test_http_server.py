@@ -152,7 +152,7 @@ def test_outbox_shows_mail_sent_through_ses(fx_server):
         headers={"Content-Type": "application/json"},
     )
     assert sent.status == 202
-    outbox = http(f"{fx_server.api_url}/local/outbox")
+    outbox = http(f"{fx_server.endpoint_url}/local/outbox")
     assert outbox.status == 200
     [message] = [m for m in outbox.json()["messages"] if m["id"] == sent.json()["messageId"]]
     assert message["subject"] == "Rapport klar"

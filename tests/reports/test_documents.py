@@ -193,7 +193,7 @@ def test_big_ledger_documents_are_queued_with_progress_and_a_download(api, ledge
     assert body["status"] == "QUEUED" and body["estimated_rows"] > 10
     assert res.headers["location"] == body["status_url"]
     stack.drain()
-    job = api.get(body["status_url"]).json()
+    job = api.follow(body["status_url"]).json()
     assert job["status"] == "SUCCEEDED" and job["progress"] == 100, job
     assert job["report"] == "general-ledger" and job["format"] == "pdf" and job["pages"] >= 1
     pdf = _download(stack, job["download_url"])
@@ -211,7 +211,7 @@ def test_prefer_respond_async_queues_any_ledger_document(api, ledger, stack):
     )
     assert res.status == 202, res.text
     stack.drain()
-    job = api.get(res.json()["status_url"]).json()
+    job = api.follow(res.json()["status_url"]).json()
     assert job["status"] == "SUCCEEDED"
     wb = load_workbook(io.BytesIO(_download(stack, job["download_url"])), read_only=True)
     assert sum(1 for _ in wb.worksheets[0].iter_rows(values_only=True)) > 3

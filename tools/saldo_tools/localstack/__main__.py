@@ -37,10 +37,11 @@ def main(argv: list[str] | None = None) -> int:
 
         demo = bootstrap()
     print(f"Saldo local stack ready in {time.perf_counter() - started:.1f} s", flush=True)
+    # Every API URL starts with the stage, as on AWS (https://<api>.execute-api.<region>.amazonaws.com/<stage>).
     print(f"  API:       {stack.api_url}", flush=True)
     print(f"  Docs:      {stack.api_url}/docs", flush=True)
     print(f"  AWS (moto): {stack.moto_url}", flush=True)
-    print(f"  Outbox:    {stack.api_url}/local/outbox", flush=True)
+    print(f"  Outbox:    {stack.endpoint_url}/local/outbox", flush=True)
     if demo:
         print(f"  Demo org:  {demo['org_id']}   API key: {demo['api_key']}", flush=True)
         if demo.get("client_account_id"):

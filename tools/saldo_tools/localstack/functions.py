@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import sys
 import threading
 import traceback
@@ -21,6 +22,29 @@ from saldo_tools.localstack.template import ACCOUNT_ID
 # The logical id of the function whose handler is running (all share one process): lets a test attribute
 # each AWS call to the function that made it (tests/security/iam_recorder.py).
 current_function: ContextVar[str | None] = ContextVar("saldo_local_function", default=None)
+
+MAX_RESPONSE = 6 * 1024 * 1024  # a synchronous invocation's response payload limit on AWS
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a record is emitted (tests swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+# What the local stack itself reports (handler tracebacks, limits it enforces): "[local] ..." on stderr.
+log = logging.getLogger("saldo_tools.localstack")
+if not log.handlers:
+    _handler = _Stderr()
+    _handler.setFormatter(logging.Formatter("[local] %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
 
 
 @dataclass
@@ -57,6 +81,7 @@ class FunctionRuntime:
         self._by_name: dict[str, FunctionSpec] = {}
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._import_lock = threading.Lock()
+        self._environments: dict[str, threading.RLock] = {}
 
     def add(self, spec: FunctionSpec) -> None:
         """Register a function; its code directory goes on sys.path (the stack sets its environment)."""
@@ -99,12 +124,25 @@ class FunctionRuntime:
             get_remaining_time_in_millis=lambda: spec.timeout * 1000,
         )
 
+    def environment(self, spec: FunctionSpec) -> threading.RLock:
+        with self._import_lock:
+            return self._environments.setdefault(spec.logical_id, threading.RLock())
+
     def invoke(self, name_or_arn: str, event: Any) -> Any:
-        """Call the handler; a raised exception becomes `LambdaError` with Lambda's error payload."""
+        """Call the handler; a raised exception becomes `LambdaError` with Lambda's error payload, and so
+        does a response over Lambda's 6 MB limit (`Function.ResponseSizeTooLarge`, as on AWS).
+
+        A function handles one event at a time, as one Lambda execution environment does: its module's
+        state (Powertools' resolver holds the current event, a batch processor its records) is not
+        thread-safe. Different functions run in parallel. (Re-entrant, so a handler that synchronously
+        invokes itself in-process does not deadlock.)
+        """
         spec = self.find(name_or_arn)
         token = current_function.set(spec.logical_id)
         try:
-            return self.handler(spec)(event, self.context(spec))
+            handler = self.handler(spec)
+            with self.environment(spec):
+                result = handler(event, self.context(spec))
         except Exception as exc:
             raise LambdaError(
                 {
@@ -115,6 +153,16 @@ class FunctionRuntime:
             ) from exc
         finally:
             current_function.reset(token)
+        size = response_size(result)
+        if size > MAX_RESPONSE:
+            raise LambdaError(
+                {
+                    "errorType": "Function.ResponseSizeTooLarge",
+                    "errorMessage": f"{spec.logical_id}: response of {size} bytes exceeds Lambda's 6 MB "
+                    f"({MAX_RESPONSE} bytes) payload limit; put large documents in S3",
+                }
+            )
+        return result
 
     def install_moto_bridge(
         self, patcher: Patcher, invoke_async: Callable[[str, Any], None] | None = None
@@ -150,6 +198,16 @@ class FunctionRuntime:
                 return json.dumps(err.payload).encode()
 
         patcher.patch(LambdaSimpleBackend, "invoke", invoke)
+
+
+def response_size(result: Any) -> int:
+    """The size of a handler's result as Lambda serialises it; exact when it may be near the limit."""
+    body = result.get("body") if isinstance(result, dict) else None
+    if isinstance(body, str) and len(body) <= MAX_RESPONSE // 6:
+        # Far from the limit even if every character were escaped as \uXXXX: skip serialising it.
+        rest = {k: v for k, v in result.items() if k != "body"}
+        return len(body) + len(json.dumps(rest, default=str))
+    return len(json.dumps(result, default=str).encode())
 
 
 def _check_module_origin(module: types.ModuleType, module_name: str, spec: FunctionSpec) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
+import socket
 import threading
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,28 +17,33 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from saldo_tools.localstack.functions import FunctionRuntime, LambdaError
+from saldo_tools.localstack.functions import FunctionRuntime, LambdaError, log
 from saldo_tools.localstack.template import ACCOUNT_ID
 
 MAX_BODY = 10 * 1024 * 1024  # API Gateway HTTP API request body limit
 MAX_LAMBDA_PAYLOAD = 6 * 1024 * 1024  # synchronous Lambda invocation: request and response, each
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-www-form-urlencoded")
+DEFAULT_STAGE = "$default"  # the stage an HTTP API serves without a path prefix
+LISTEN_BACKLOG = 128  # socketserver's default of 5 drops connections when many clients open at once
 
 
 def _log(message: str) -> None:
-    print(f"[local] {message}", file=sys.stderr, flush=True)
+    log.warning(message)
 
 
 @dataclass
 class Route:
+    """A route of an HTTP API; `stage` is its API's stage, named in every URL unless it is `$default`."""
+
     method: str
     path: str
     function: str
     authorizer: str | None
+    stage: str = DEFAULT_STAGE
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        regex = ""
+        regex = re.escape(self.prefix)
         for part in re.split(r"(\{[^}]+\})", self.path):
             if part.startswith("{") and part.endswith("+}"):
                 regex += f"(?P<{part[1:-2]}>.+)"
@@ -50,6 +56,10 @@ class Route:
     @property
     def key(self) -> str:
         return f"{self.method} {self.path}"
+
+    @property
+    def prefix(self) -> str:
+        return "" if self.stage == DEFAULT_STAGE else f"/{self.stage}"
 
 
 @dataclass
@@ -132,6 +142,19 @@ def _payload_size(value: Any) -> int:
     return len(json.dumps(value, default=str).encode())
 
 
+def _text_body(body: bytes, content_type: str) -> str | None:
+    """The body as the event's text, or None when API Gateway would base64-encode it: not a text type,
+    or not UTF-8 (a UTF-16 or ISO-8859-1 XML file sent as application/xml)."""
+    if not body:
+        return ""
+    if not content_type.lower().startswith(TEXT_TYPES):
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 class HttpApi:
     """Routes requests to handlers, running the Lambda authorizer first, with its result cache."""
 
@@ -145,8 +168,14 @@ class HttpApi:
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
 
+    @property
+    def base_path(self) -> str:
+        """The stage prefix of the API's URLs (`/dev`), "" for a `$default` stage: `handle` takes paths
+        as a client sends them, so in-process callers put this in front of a route's path."""
+        return self.routes[0].prefix if self.routes else ""
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-        # Exact paths win over templated ones, as on API Gateway.
+        """The route for a path as sent, stage prefix included. Exact paths win over templated ones."""
         candidates = sorted(self.routes, key=lambda r: (r.path.count("{"), -len(r.path)))
         for route in candidates:
             if route.method not in (method, "ANY"):
@@ -184,7 +213,7 @@ class HttpApi:
             return _gateway_error(413, "Request Entity Too Large")
         matched = self.match(method, path)
         if matched is None:
-            return _gateway_error(404, "Not Found")
+            return self._not_found(method, path)
         route, path_params = matched
         event = self._event(route, method, path, query, headers, body, path_params, source_ip)
         if len(body) > MAX_LAMBDA_PAYLOAD // 2 and _payload_size(event) > MAX_LAMBDA_PAYLOAD:
@@ -195,20 +224,21 @@ class HttpApi:
             if denied is not None:
                 return denied
         try:
-            result = self.runtime.invoke(route.function, event)
+            result = self.runtime.invoke(route.function, event)  # also enforces the 6 MB response limit
         except LambdaError as err:
             _log(f"{route.function} raised:\n{err.traceback()}")
             return _gateway_error(500, "Internal Server Error")
-        raw_body = result.get("body") if isinstance(result, dict) else None
-        if isinstance(raw_body, str) and len(raw_body) > MAX_LAMBDA_PAYLOAD // 2:
-            size = _payload_size(result)
-            if size > MAX_LAMBDA_PAYLOAD:
-                _log(
-                    f"{route.function}: response of {size} bytes exceeds Lambda's 6 MB payload limit "
-                    "(on AWS: Function.ResponseSizeTooLarge); put large documents in S3"
-                )
-                return _gateway_error(500, "Internal Server Error")
         return self._response(result)
+
+    def _not_found(self, method: str, path: str) -> LocalResponse:
+        """API Gateway's 404; locally with a hint when the path lacks the stage prefix every URL needs."""
+        response = _gateway_error(404, "Not Found")
+        prefix = self.base_path
+        if prefix and not path.startswith(f"{prefix}/") and self.match(method, prefix + path):
+            hint = f"the API is served under its stage: {method} {prefix}{path}"
+            response.body = json.dumps({"message": "Not Found", "hint": hint}).encode()
+            _log(f"404 for {method} {path}: {hint}")
+        return response
 
     def _event(
         self,
@@ -224,9 +254,10 @@ class HttpApi:
         params: dict[str, list[str]] = {}
         for k, v in parse_qsl(query, keep_blank_values=True):
             params.setdefault(k, []).append(v)
-        content_type = headers.get("content-type", "")
-        is_text = not body or content_type.startswith(TEXT_TYPES)
+        text = _text_body(body, headers.get("content-type", ""))
         now = datetime.now(UTC)
+        # With a named stage, rawPath and http.path start with it; routeKey and pathParameters do not
+        # (Powertools' APIGatewayProxyEventV2.path strips "/<stage>" again before matching).
         event: dict[str, Any] = {
             "version": "2.0",
             "routeKey": route.key,
@@ -247,11 +278,11 @@ class HttpApi:
                 },
                 "requestId": str(uuid.uuid4()),
                 "routeKey": route.key,
-                "stage": "$default",
+                "stage": route.stage,
                 "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
                 "timeEpoch": int(now.timestamp() * 1000),
             },
-            "isBase64Encoded": not is_text,
+            "isBase64Encoded": text is None,
         }
         if "cookie" in headers:
             event["cookies"] = [c.strip() for c in headers["cookie"].split(";")]
@@ -260,7 +291,7 @@ class HttpApi:
         if path_params:
             event["pathParameters"] = path_params
         if body:
-            event["body"] = body.decode("utf-8") if is_text else base64.b64encode(body).decode()
+            event["body"] = text if text is not None else base64.b64encode(body).decode()
         return event
 
     def _authorize(self, route: Route, event: dict[str, Any]) -> LocalResponse | None:
@@ -281,7 +312,7 @@ class HttpApi:
             auth_event = {
                 "version": "2.0",
                 "type": "REQUEST",
-                "routeArn": f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:local/$default/"
+                "routeArn": f"arn:aws:execute-api:{self.region}:{ACCOUNT_ID}:local/{route.stage}/"
                 f"{route.method}{route.path}",
                 "identitySource": list(identity),
                 "routeKey": route.key,
@@ -336,6 +367,13 @@ class HttpApi:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Status line, headers and a small body leave in one write: handle_one_request flushes.
+            wbufsize = 64 * 1024
+
+            def setup(self) -> None:
+                super().setup()
+                # Without it, Nagle's algorithm and the client's delayed ACK add ~40 ms to small answers.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _any(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -351,8 +389,13 @@ class HttpApi:
                 try:
                     response = api.handle(self.command, self.path, headers, body, self.client_address[0])
                 except Exception as exc:  # the local server must never die on one request
-                    _log(f"{self.command} {self.path} failed in the local stack: {exc!r}")
-                    response = _gateway_error(500, f"local stack error: {type(exc).__name__}: {exc}")
+                    # The exception's type and frames only: its message or repr may quote the request body.
+                    frames = "".join(traceback.format_tb(exc.__traceback__))
+                    _log(
+                        f"{self.command} {urlsplit(self.path).path} failed in the local stack: "
+                        f"{type(exc).__name__}\n{frames}"
+                    )
+                    response = _gateway_error(500, f"local stack error: {type(exc).__name__}")
                 self._send(response)
 
             def _send(self, response: LocalResponse) -> None:
@@ -373,12 +416,10 @@ class HttpApi:
                 pass
 
         class Server(ThreadingHTTPServer):
-            # socketserver's listen backlog is 5: a burst of parallel clients would see resets
-            request_queue_size = 128
+            request_queue_size = LISTEN_BACKLOG  # the listen() backlog
+            daemon_threads = True
 
-        server = Server((host, port), Handler)
-        server.daemon_threads = True
-        return server
+        return Server((host, port), Handler)
 
     @staticmethod
     def serve(server: ThreadingHTTPServer) -> threading.Thread:

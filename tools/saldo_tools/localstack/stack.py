@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import threading
 import time
 import traceback
@@ -31,9 +30,9 @@ from typing import Any
 
 import yaml
 
-from saldo_tools.localstack.functions import FunctionRuntime, FunctionSpec, LambdaError
+from saldo_tools.localstack.functions import FunctionRuntime, FunctionSpec, LambdaError, log
 from saldo_tools.localstack.hooks import Patcher
-from saldo_tools.localstack.httpapi import Authorizer, Cors, HttpApi, LocalResponse, Route
+from saldo_tools.localstack.httpapi import DEFAULT_STAGE, Authorizer, Cors, HttpApi, LocalResponse, Route
 from saldo_tools.localstack.schedules import Recurring
 from saldo_tools.localstack.template import (
     ACCOUNT_ID,
@@ -86,7 +85,7 @@ def free_port() -> int:
 
 
 def _log(message: str) -> None:
-    print(f"[local] {message}", file=sys.stderr, flush=True)
+    log.warning(message)
 
 
 @dataclass
@@ -169,7 +168,8 @@ class LocalStack:
         self.sqs_retry_delay = sqs_retry_delay
         self.tick = tick
         self.sqs_idle_wait = sqs_idle_wait
-        self.api_url = ""
+        self.endpoint_url = ""  # the served HTTP API's root (ApiEndpoint): local routes like /local/outbox
+        self.api_url = ""  # its stage's base URL, as the template's ApiUrl output: endpoint_url + "/<stage>"
         self.moto_url = ""
         self.http.local_routes["/local/outbox"] = self._outbox_route
         self._routes: list[tuple[str, str, str, str | None, str]] = []  # method, path, fn, auth, api
@@ -232,10 +232,12 @@ class LocalStack:
         self._install_dynamodb_atomic_writes()
         if api_port is not None:
             self._http_server = self.http.bind("127.0.0.1", api_port)
-            self.api_url = f"http://127.0.0.1:{self._http_server.server_address[1]}"
+            self.endpoint_url = f"http://127.0.0.1:{self._http_server.server_address[1]}"
         self._reset_clients()
         self.provision()
         self._reset_clients()
+        if self._http_server is not None:
+            self.api_url = self.endpoint_url + self.http.base_path
         self._scan_timers()  # template rules and schedules start their clocks now
         for source in self.sqs_sources:
             self._spawn(lambda s=source: self._sqs_loop(s), f"saldo-sqs-{source.function}")
@@ -623,7 +625,7 @@ class LocalStack:
 
     def _http_api_ref(self, logical: str, res: dict[str, Any]) -> None:
         self.resolver.refs[logical] = logical
-        self.resolver.attrs[(logical, "ApiEndpoint")] = self.api_url or "http://127.0.0.1"
+        self.resolver.attrs[(logical, "ApiEndpoint")] = self.endpoint_url or "http://127.0.0.1"
 
     def _function_props(self, res: dict[str, Any]) -> dict[str, Any]:
         glob = self.template.get("Globals", {}).get("Function", {})
@@ -769,10 +771,12 @@ class LocalStack:
         elif isinstance(cors, dict):
             self.http.cors = Cors.from_template(cors)
         default = auth.get("DefaultAuthorizer")
+        # SAM's default is the `$default` stage (no prefix); a named one is the first part of every URL.
+        stage = str(self.resolver.resolve(p.get("StageName")) or DEFAULT_STAGE)
         for method, path, fn_logical, route_auth, api in self._routes:
             if api == logical:
                 authorizer = None if route_auth == "NONE" else (route_auth or default)
-                self.http.routes.append(Route(method, path, fn_logical, authorizer))
+                self.http.routes.append(Route(method, path, fn_logical, authorizer, stage))
 
     def _verify_sender(self) -> None:
         sender = self.resolver.parameters.get("SenderEmail")

@@ -46,6 +46,7 @@ ORG_HEADER = "x-organization-id"
 
 _body_limits: dict[str, int] = {}
 _caller: ContextVar[Caller | None] = ContextVar("saldo_caller", default=None)
+_base_path: ContextVar[str] = ContextVar("saldo_base_path", default="")
 
 
 def limit_body(route_key: str, max_bytes: int) -> None:
@@ -63,6 +64,21 @@ def current_caller() -> Caller:
     if caller is None:
         raise Unauthorized("A valid API key is required: send 'Authorization: Bearer <key>'")
     return caller
+
+
+def base_path(event: Mapping[str, Any]) -> str:
+    """`/<stage>` when the request's path starts with its named stage, as on the API's execute-api URL;
+    "" for the `$default` stage or a custom domain's mapping (the same test as Powertools' resolver)."""
+    context = event.get("requestContext") or {}
+    stage = str(context.get("stage") or "")
+    path = str((context.get("http") or {}).get("path") or event.get("rawPath") or "")
+    return f"/{stage}" if stage and stage != "$default" and path.startswith(f"/{stage}/") else ""
+
+
+def link(path: str) -> str:
+    """An API path (`/api/v2/...`) as the caller must request it: under the stage its request came by.
+    Every Location header and link in a response body goes through here."""
+    return _base_path.get() + path
 
 
 #: A route parameter `caller: CallerDep` receives the caller (Powertools dependency injection).
@@ -178,9 +194,11 @@ class SaldoResolver(APIGatewayHttpResolver):
             response = _error(exc)
         else:
             token = _caller.set(caller)
+            base = _base_path.set(base_path(event))
             try:
                 response = super().resolve(event, context)
             finally:
+                _base_path.reset(base)
                 _caller.reset(token)
         if route not in PUBLIC_ROUTES:
             query = event.get("queryStringParameters") or {}

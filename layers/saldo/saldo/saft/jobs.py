@@ -187,6 +187,7 @@ def run_export(message: dict[str, Any]) -> None:
         "total_credit": summary.total_credit,
     }
     email = item.get("email")
+    status_path = item.get("status_path") or f"/api/v2/reports/data-export/{export_id}"
     if email:
         subject = f"SAF-T Financial {account.name} ({account.registration_number}) {date_from} – {date_to}"
         hours = aws.EMAIL_LINK_SECONDS // 3600
@@ -194,14 +195,14 @@ def run_export(message: dict[str, Any]) -> None:
             f"The SAF-T Financial file for {account.name} ({account.registration_number}), {date_from} to "
             f"{date_to}, is ready: {summary.entries} vouchers, {summary.lines} lines.\n\n"
             f"Download (the link works for {hours} hours): {url}\n\n"
-            f"Afterwards, ask the API for a new link: GET /api/v2/reports/data-export/{export_id}\n"
+            f"Afterwards, ask the API for a new link: GET {status_path}\n"
         )
         html = (
             f"<p>The SAF-T Financial file for <b>{escape(account.name)}</b> ({account.registration_number}), "
             f"{date_from} to {date_to}, is ready: {summary.entries} vouchers, {summary.lines} lines.</p>"
             f'<p><a href="{escape(url)}">Download {escape(zip_name)}</a> '
             f"(the link works for {hours} hours).</p><p>Afterwards, ask the API for a new link: "
-            f"<code>GET /api/v2/reports/data-export/{export_id}</code></p>"
+            f"<code>GET {escape(status_path)}</code></p>"
         )
         result["email_message_id"] = aws.send_email(email, subject, text, html)
     statuses.finish(org_id, export_id, "SUCCEEDED", result, output_key=key)

@@ -21,7 +21,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from saldo import jsonenc
 from saldo.api.app import JSON as JSON_TYPE
 from saldo.api.app import json_response
-from saldo.api.auth import current_caller
+from saldo.api.auth import current_caller, link
 from saldo.api.security import html_headers
 from saldo.errors import BadRequest, Forbidden, NotFound
 from saldo.ledger.accountplan import CONTROL_ACCOUNTS
@@ -226,7 +226,7 @@ def _queue_document(
     job_id = report_jobs.new_job_id()
     job_items.create(org_id, job_id, report, fmt.value, view.account.id, rows)
     enqueue(report_jobs.message(org_id, job_id, report, fmt, view.account.id, flt, _lang(fmt), echo, rows))
-    status_url = f"/api/v2/reports/jobs/{job_id}"
+    status_url = link(f"/api/v2/reports/jobs/{job_id}")
     body = {
         "job_id": job_id,
         "status": "QUEUED",

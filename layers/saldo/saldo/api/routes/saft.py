@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from saldo import __version__, jsonenc
 from saldo.api.app import json_response
-from saldo.api.auth import current_caller
+from saldo.api.auth import current_caller, link
 from saldo.config import settings
 from saldo.errors import (
     BadRequest,
@@ -89,11 +89,11 @@ def import_resource(item: dict[str, Any]) -> dict[str, Any]:
     for reason in item.get("errors") or []:  # set by the housekeeping sweep
         errors.append({"code": "timeout", "message": reason})
     ca = item.get("client_account_id")
-    links = {"self": f"/api/v2/client-accounts/imports/{item['id']}"}
+    links = {"self": link(f"/api/v2/client-accounts/imports/{item['id']}")}
     if ca is not None:
-        links["client_account"] = f"/api/v2/client-accounts/{ca}/imports/{item['id']}"
+        links["client_account"] = link(f"/api/v2/client-accounts/{ca}/imports/{item['id']}")
     if item.get("status") == "AWAITING_UPLOAD":
-        links["start"] = f"/api/v2/client-accounts/imports/{item['id']}/start"
+        links["start"] = link(f"/api/v2/client-accounts/imports/{item['id']}/start")
     return {
         "id": item["id"],
         "status": item.get("status"),
@@ -427,6 +427,7 @@ def _export(
                 "date_to": end.isoformat(),
                 "email": email,
                 "key_id": caller.key_id,
+                "status_path": link(f"/api/v2/reports/data-export/{export_id}"),  # named in the email
             },
         )
         aws.enqueue({"type": "saft_export", "org_id": caller.org_id, "export_id": export_id})
@@ -437,9 +438,9 @@ def _export(
                 "message": f"The SAF-T Financial export for {account.name} ({start} to {end}) is being "
                 f"prepared; a download link will be emailed to {email}.",
                 "export_id": export_id,
-                "links": {"self": f"/api/v2/reports/data-export/{export_id}"},
+                "links": {"self": link(f"/api/v2/reports/data-export/{export_id}")},
             },
-            {"Location": f"/api/v2/reports/data-export/{export_id}"},
+            {"Location": link(f"/api/v2/reports/data-export/{export_id}")},
         )
     from saldo.saft.exporter import export_saft
 
