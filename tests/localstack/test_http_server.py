@@ -176,3 +176,24 @@ def test_state_machine_started_by_a_handler_runs_through_the_moto_server(fx_serv
         {"id": "s1", "ok": True, "attempt": 1},
         {"id": "s2", "ok": False, "error": "ValueError"},
     ]
+
+
+def test_a_response_over_6_mb_fails_every_kind_of_invocation(fx_server):
+    """The limit lives in the runtime: `lambda:Invoke` (and Step Functions, SQS) see it as on AWS."""
+    name = fx_server.runtime.specs["ApiFunction"].name
+    answer = fx_server.client("lambda").invoke(
+        FunctionName=name, Payload=json.dumps({"routeKey": "GET /too-big"}).encode()
+    )
+    assert answer["FunctionError"] == "Unhandled"
+    error = json.loads(answer["Payload"].read())
+    assert error["errorType"] == "Function.ResponseSizeTooLarge"
+    assert "6 MB" in error["errorMessage"]
+
+
+def test_a_path_without_the_stage_prefix_is_404_and_names_it(fx_server):
+    stage = fx_server.resolver.parameters["Stage"]
+    assert fx_server.api_url == f"{fx_server.endpoint_url}/{stage}"
+    res = http(f"{fx_server.endpoint_url}/hello", headers=AUTH)
+    assert res.status == 404
+    assert res.json()["hint"] == f"the API is served under its stage: GET /{stage}/hello"
+    assert http(f"{fx_server.api_url}/hello", headers=AUTH).status == 200

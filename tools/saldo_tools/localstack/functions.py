@@ -133,9 +133,9 @@ class FunctionRuntime:
         does a response over Lambda's 6 MB limit (`Function.ResponseSizeTooLarge`, as on AWS).
 
         A function handles one event at a time, as one Lambda execution environment does: its module's
-        state (Powertools' resolver holds the current event, a batch processor its records) is not
-        thread-safe. Different functions run in parallel. (Re-entrant, so a handler that synchronously
-        invokes itself in-process does not deadlock.)
+        state (a batch processor's records, a resolver's middleware stack) is not thread-safe. Different
+        functions run in parallel (the HTTP API serialises its route handlers itself, see HttpApi).
+        Re-entrant, so a handler that synchronously invokes itself in-process does not deadlock.
         """
         spec = self.find(name_or_arn)
         token = current_function.set(spec.logical_id)
