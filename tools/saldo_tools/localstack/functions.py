@@ -81,7 +81,6 @@ class FunctionRuntime:
         self._by_name: dict[str, FunctionSpec] = {}
         self._handlers: dict[str, Callable[..., Any]] = {}
         self._import_lock = threading.Lock()
-        self._environments: dict[str, threading.RLock] = {}
 
     def add(self, spec: FunctionSpec) -> None:
         """Register a function; its code directory goes on sys.path (the stack sets its environment)."""
@@ -124,25 +123,17 @@ class FunctionRuntime:
             get_remaining_time_in_millis=lambda: spec.timeout * 1000,
         )
 
-    def environment(self, spec: FunctionSpec) -> threading.RLock:
-        with self._import_lock:
-            return self._environments.setdefault(spec.logical_id, threading.RLock())
-
     def invoke(self, name_or_arn: str, event: Any) -> Any:
         """Call the handler; a raised exception becomes `LambdaError` with Lambda's error payload, and so
-        does a response over Lambda's 6 MB limit (`Function.ResponseSizeTooLarge`, as on AWS).
+        does a response over Lambda's 6 MB limit (`check_response`), for every kind of invocation.
 
-        A function handles one event at a time, as one Lambda execution environment does: its module's
-        state (a batch processor's records, a resolver's middleware stack) is not thread-safe. Different
-        functions run in parallel (the HTTP API serialises its route handlers itself, see HttpApi).
-        Re-entrant, so a handler that synchronously invokes itself in-process does not deadlock.
+        Handlers run concurrently, as separate execution environments would on AWS; but they share one
+        process here, so module state is shared too (see docs/ARCHITECTURE.md, Local stack).
         """
         spec = self.find(name_or_arn)
         token = current_function.set(spec.logical_id)
         try:
-            handler = self.handler(spec)
-            with self.environment(spec):
-                result = handler(event, self.context(spec))
+            result = self.handler(spec)(event, self.context(spec))
         except Exception as exc:
             raise LambdaError(
                 {
@@ -153,16 +144,7 @@ class FunctionRuntime:
             ) from exc
         finally:
             current_function.reset(token)
-        size = response_size(result)
-        if size > MAX_RESPONSE:
-            raise LambdaError(
-                {
-                    "errorType": "Function.ResponseSizeTooLarge",
-                    "errorMessage": f"{spec.logical_id}: response of {size} bytes exceeds Lambda's 6 MB "
-                    f"({MAX_RESPONSE} bytes) payload limit; put large documents in S3",
-                }
-            )
-        return result
+        return check_response(spec.logical_id, result)
 
     def install_moto_bridge(
         self, patcher: Patcher, invoke_async: Callable[[str, Any], None] | None = None
@@ -198,6 +180,21 @@ class FunctionRuntime:
                 return json.dumps(err.payload).encode()
 
         patcher.patch(LambdaSimpleBackend, "invoke", invoke)
+
+
+def check_response(function: str, result: Any) -> Any:
+    """The result, or `Function.ResponseSizeTooLarge` as Lambda fails an invocation whose response is
+    over 6 MB (the one place the local stack enforces it)."""
+    size = response_size(result)
+    if size > MAX_RESPONSE:
+        raise LambdaError(
+            {
+                "errorType": "Function.ResponseSizeTooLarge",
+                "errorMessage": f"{function}: response of {size} bytes exceeds Lambda's 6 MB "
+                f"({MAX_RESPONSE} bytes) payload limit; put large documents in S3",
+            }
+        )
+    return result
 
 
 def response_size(result: Any) -> int:

@@ -167,11 +167,6 @@ class HttpApi:
         self.local_routes: dict[str, Callable[[str, dict[str, str]], LocalResponse]] = {}
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
-        # One route handler at a time across all functions: Powertools' resolvers keep the event being
-        # handled in a class attribute (BaseRouter.current_event), shared by every function in this
-        # process, so two at once could read each other's request. (On AWS each runs in its own process.)
-        # Accepting, parsing, authorizing and writing responses stay concurrent.
-        self._handler_lock = threading.RLock()
 
     @property
     def base_path(self) -> str:
@@ -229,8 +224,7 @@ class HttpApi:
             if denied is not None:
                 return denied
         try:
-            with self._handler_lock:
-                result = self.runtime.invoke(route.function, event)  # also enforces the 6 MB response limit
+            result = self.runtime.invoke(route.function, event)  # also enforces the 6 MB response limit
         except LambdaError as err:
             _log(f"{route.function} raised:\n{err.traceback()}")
             return _gateway_error(500, "Internal Server Error")
