@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from saldo_tools.localstack import environments
 from saldo_tools.localstack.functions import FunctionRuntime, FunctionSpec, LambdaError, log
 from saldo_tools.localstack.hooks import Patcher
 from saldo_tools.localstack.httpapi import DEFAULT_STAGE, Authorizer, Cors, HttpApi, LocalResponse, Route
@@ -208,6 +209,7 @@ class LocalStack:
         return self
 
     def _start(self, api_port: int | None) -> None:
+        environments.install()  # each handler thread its own Powertools state, as separate environments
         for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
             if not os.environ.get(key):
                 self._setenv(key, "testing")
