@@ -6,12 +6,30 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, Field
 
 from saldo import jsonenc
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
+from saldo.api.schemas import (
+    AccountList,
+    BusinessPartnerList,
+    CancelledEntry,
+    ClientAccountList,
+    DeletedDraft,
+    DimensionList,
+    EditedDraft,
+    JournalEntry,
+    PostedEntries,
+    Reconciliation,
+    RequiredClientAccountId,
+    RequiredIdempotencyKey,
+    TaxCodeList,
+    header,
+    json_body,
+    responses,
+)
 from saldo.errors import BadRequest, Forbidden
 from saldo.ledger.models import (
     AccountIn,
@@ -35,15 +53,11 @@ TAG_JE = "Journal entries"
 
 ClientAccountId = Annotated[int, Path(gt=0, description="Client account id")]
 EntryId = Annotated[int, Path(gt=0, description="Journal entry id")]
-ClientAccountQuery = Annotated[int | None, Query(description="Client account of the entry")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="idempotency-key",
-        max_length=128,
-        description="Required: a retried request with the same key never posts twice",
-    ),
-]
+ClientAccountQuery = RequiredClientAccountId
+IdempotencyKey = RequiredIdempotencyKey
+#: Every ledger write may lose a race with other writers (or hit the period lock): 409, retry.
+WRITE_ERRORS = (404, 409)
+E404 = "No such client account (or journal entry) in the organization"
 
 
 def _service() -> LedgerService:
@@ -64,7 +78,12 @@ def _account(client_account_id: int) -> ClientAccount:
     "/api/v2/client-accounts",
     summary="Create a client account",
     tags=[TAG_CA],
-    responses={201: {"description": "Created", "content": {"application/json": {"model": ClientAccount}}}},
+    responses=responses(
+        {201: json_body(ClientAccount, "Created")},
+        body=True,
+        errors=(409,),
+        e409="A client account with this registration number exists",
+    ),
 )
 def create_client_account(body: ClientAccountIn):
     caller = current_caller()
@@ -73,20 +92,38 @@ def create_client_account(body: ClientAccountIn):
     return json_response(201, _service().create_client_account(body))
 
 
-@router.get("/api/v2/client-accounts", summary="List the client accounts this key can access", tags=[TAG_CA])
+@router.get(
+    "/api/v2/client-accounts",
+    summary="List the client accounts this key can access",
+    tags=[TAG_CA],
+    responses=responses({200: json_body(ClientAccountList, "The client accounts")}),
+)
 def list_client_accounts():
     caller = current_caller()
     accounts = _service().list_client_accounts(caller.client_accounts)
     return json_response(200, {"data": accounts, "meta": {"records": len(accounts)}})
 
 
-@router.get("/api/v2/client-accounts/<id>", summary="Get a client account", tags=[TAG_CA])
+@router.get(
+    "/api/v2/client-accounts/<id>",
+    summary="Get a client account",
+    tags=[TAG_CA],
+    responses=responses({200: json_body(ClientAccount, "The client account")}, errors=(404,), e404=E404),
+)
 def get_client_account(id: ClientAccountId):
     return json_response(200, _account(id))
 
 
 @router.patch(
-    "/api/v2/client-accounts/<id>", summary="Change a client account (name, lock date, ...)", tags=[TAG_CA]
+    "/api/v2/client-accounts/<id>",
+    summary="Change a client account (name, lock date, ...)",
+    tags=[TAG_CA],
+    responses=responses(
+        {200: json_body(ClientAccount, "The changed client account")},
+        body=True,
+        errors=WRITE_ERRORS,
+        e404=E404,
+    ),
 )
 def patch_client_account(id: ClientAccountId, body: ClientAccountPatch):
     _account(id)
@@ -130,37 +167,69 @@ def _upsert(client_account_id: int, kind: str, items: list[Any]) -> Response:
 
 
 @router.post(
-    "/api/v2/client-accounts/<id>/accounts", summary="Upsert chart of accounts (by code)", tags=[TAG_MD]
+    "/api/v2/client-accounts/<id>/accounts",
+    summary="Upsert chart of accounts (by code)",
+    tags=[TAG_MD],
+    responses=responses(
+        {200: json_body(AccountList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def upsert_accounts(id: ClientAccountId, body: AccountsIn):
     return _upsert(id, "accounts", body.items)
 
 
-@router.get("/api/v2/client-accounts/<id>/accounts", summary="Chart of accounts", tags=[TAG_MD])
+@router.get(
+    "/api/v2/client-accounts/<id>/accounts",
+    summary="Chart of accounts",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(AccountList, "The items")}, errors=(404,), e404=E404),
+)
 def list_accounts(id: ClientAccountId):
     items = _master_list(id, "accounts")
     return json_response(200, {"data": items, "meta": {"records": len(items)}})
 
 
-@router.post("/api/v2/client-accounts/<id>/tax-codes", summary="Upsert tax codes (by code)", tags=[TAG_MD])
+@router.post(
+    "/api/v2/client-accounts/<id>/tax-codes",
+    summary="Upsert tax codes (by code)",
+    tags=[TAG_MD],
+    responses=responses(
+        {200: json_body(TaxCodeList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
+)
 def upsert_tax_codes(id: ClientAccountId, body: TaxCodesIn):
     return _upsert(id, "tax_codes", body.items)
 
 
-@router.get("/api/v2/client-accounts/<id>/tax-codes", summary="Tax codes", tags=[TAG_MD])
+@router.get(
+    "/api/v2/client-accounts/<id>/tax-codes",
+    summary="Tax codes",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(TaxCodeList, "The items")}, errors=(404,), e404=E404),
+)
 def list_tax_codes(id: ClientAccountId):
     items = _master_list(id, "tax_codes")
     return json_response(200, {"data": items, "meta": {"records": len(items)}})
 
 
 @router.post(
-    "/api/v2/client-accounts/<id>/dimensions", summary="Upsert dimensions (by type and id)", tags=[TAG_MD]
+    "/api/v2/client-accounts/<id>/dimensions",
+    summary="Upsert dimensions (by type and id)",
+    tags=[TAG_MD],
+    responses=responses(
+        {200: json_body(DimensionList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def upsert_dimensions(id: ClientAccountId, body: DimensionsIn):
     return _upsert(id, "dimensions", body.items)
 
 
-@router.get("/api/v2/client-accounts/<id>/dimensions", summary="Dimensions", tags=[TAG_MD])
+@router.get(
+    "/api/v2/client-accounts/<id>/dimensions",
+    summary="Dimensions",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(DimensionList, "The items")}, errors=(404,), e404=E404),
+)
 def list_dimensions(id: ClientAccountId):
     items = _master_list(id, "dimensions")
     return json_response(200, {"data": items, "meta": {"records": len(items)}})
@@ -170,13 +239,19 @@ def list_dimensions(id: ClientAccountId):
     "/api/v2/client-accounts/<id>/business-partners",
     summary="Upsert customers and suppliers (by id)",
     tags=[TAG_MD],
+    responses=responses(
+        {200: json_body(BusinessPartnerList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def upsert_business_partners(id: ClientAccountId, body: BusinessPartnersIn):
     return _upsert(id, "business_partners", body.items)
 
 
 @router.get(
-    "/api/v2/client-accounts/<id>/business-partners", summary="Customers and suppliers", tags=[TAG_MD]
+    "/api/v2/client-accounts/<id>/business-partners",
+    summary="Customers and suppliers",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(BusinessPartnerList, "The items")}, errors=(404,), e404=E404),
 )
 def list_business_partners(id: ClientAccountId):
     items = _master_list(id, "business_partners")
@@ -191,6 +266,26 @@ def list_business_partners(id: ClientAccountId):
     description="Every entry must balance to the øre and reference existing accounts, "
     "tax codes and dimensions; the whole batch is posted or nothing is. Send an `Idempotency-Key` "
     "header: a retry with the same key returns the first response instead of posting again.",
+    responses=responses(
+        {
+            201: json_body(
+                PostedEntries,
+                "Posted (or the replay of the first response for this Idempotency-Key)",
+                {
+                    "Idempotent-Replayed": header(
+                        "true when this is the stored response of an earlier request"
+                    )
+                },
+            )
+        },
+        body=True,
+        errors=WRITE_ERRORS,
+        e400="Invalid header, e.g. no Idempotency-Key",
+        e404=E404,
+        e409="A request with this Idempotency-Key is still running, or the ledger is busy: retry",
+        e422="Invalid entries (unbalanced, unknown accounts, locked period ...) or the Idempotency-Key was "
+        "used with another body",
+    ),
 )
 def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey = None):
     from saldo.adapters.idempotency import run_once
@@ -216,7 +311,12 @@ def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey
     )
 
 
-@router.get("/api/v2/journal-entries/<entry_id>", summary="Get a journal entry with its lines", tags=[TAG_JE])
+@router.get(
+    "/api/v2/journal-entries/<entry_id>",
+    summary="Get a journal entry with its lines",
+    tags=[TAG_JE],
+    responses=responses({200: json_body(JournalEntry, "The entry")}, errors=(404,), e404=E404),
+)
 def get_journal_entry(entry_id: EntryId, client_account_id: ClientAccountQuery = None):
     account = _account(client_account_id)
     return json_response(200, _service().get_entry(account.id, entry_id))
@@ -226,13 +326,26 @@ def get_journal_entry(entry_id: EntryId, client_account_id: ClientAccountQuery =
     "/api/v2/journal-entries/<entry_id>",
     summary="Edit a draft entry (posted entries are cancelled)",
     tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(EditedDraft, "The draft's new version")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def edit_draft(entry_id: EntryId, body: DraftEditIn):
     _account(body.client_account_id)
     return json_response(200, _service().edit_draft(entry_id, body))
 
 
-@router.delete("/api/v2/journal-entries/<entry_id>", summary="Delete a draft entry", tags=[TAG_JE])
+@router.delete(
+    "/api/v2/journal-entries/<entry_id>",
+    summary="Delete a draft entry",
+    tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(DeletedDraft, "Deleted")},
+        errors=(*WRITE_ERRORS, 422),
+        e404=E404,
+        e422="The entry is posted: posted entries are cancelled, not deleted",
+    ),
+)
 def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None):
     account = _account(client_account_id)
     return json_response(200, _service().delete_draft(account.id, entry_id))
@@ -242,6 +355,9 @@ def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None
     "/api/v2/journal-entries/<entry_id>/cancel",
     summary="Cancel a posted entry with a reversing entry",
     tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(CancelledEntry, "Cancelled")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def cancel_entry(entry_id: EntryId, body: CancelIn):
     _account(body.client_account_id)
@@ -249,7 +365,12 @@ def cancel_entry(entry_id: EntryId, body: CancelIn):
 
 
 @router.post(
-    "/api/v2/reconciliations", summary="Reconcile lines (match a payment against an invoice)", tags=[TAG_JE]
+    "/api/v2/reconciliations",
+    summary="Reconcile lines (match a payment against an invoice)",
+    tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(Reconciliation, "Reconciled")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def reconcile(body: ReconcileIn):
     _account(body.client_account_id)
