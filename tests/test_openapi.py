@@ -157,3 +157,13 @@ def test_markdown_escapes_before_formatting() -> None:
 
     assert markdown("a <b> `x*y*` **bold**") == ("<p>a &lt;b&gt; <code>x*y*</code> <strong>bold</strong></p>")
     assert markdown("- one\n- two") == "<ul><li>one</li><li>two</li></ul>"
+
+
+def test_headers_read_from_the_request_are_declared(doc: dict[str, Any]) -> None:
+    def headers(path: str, method: str = "get") -> set[str]:
+        return {p["name"] for p in doc["paths"][path][method]["parameters"] if p["in"] == "header"}
+
+    assert "X-Organization-Id" in headers("/api/v2/client-accounts")
+    assert {"Accept-Language", "Prefer"} <= headers("/api/v2/reports/general-ledger")
+    assert "Prefer" not in headers("/api/v2/reports/balance-sheet")
+    assert "parameters" not in doc["paths"]["/health"]["get"]

@@ -36,12 +36,44 @@ def openapi_document() -> dict[str, Any]:
     for path in ("/health", "/openapi.json", "/docs"):
         for op in doc.get("paths", {}).get(path, {}).values():
             op["security"] = []
-    for ops in doc.get("paths", {}).values():
+    for path, ops in doc.get("paths", {}).items():
         for op in ops.values():
             _tidy_operation(op)
+            if op.get("security") != []:
+                op.setdefault("parameters", []).append(ORG_HEADER)
+            if path.startswith("/api/v2/reports/") and "200" in op["responses"]:
+                if "application/pdf" in op["responses"]["200"].get("content", {}):
+                    op["parameters"].append(LANGUAGE_HEADER)
+                if "202" in op["responses"] and "jobs" not in path:
+                    op["parameters"].append(PREFER_HEADER)
     _drop_unused_schemas(doc)
     return doc
 
+
+# Headers that the resolver or the report routes read from the event rather than from a parameter.
+ORG_HEADER = {
+    "name": "X-Organization-Id",
+    "in": "header",
+    "required": False,
+    "description": "Optional: when sent, it must be the API key's organization (else 403)",
+    "schema": {"type": "string", "maxLength": 64},
+}
+LANGUAGE_HEADER = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "Documents are Norwegian (`nb`) unless English (`en`) ranks higher; JSON names are "
+    "English "
+    "unless Norwegian is asked for",
+    "schema": {"type": "string", "maxLength": 200},
+}
+PREFER_HEADER = {
+    "name": "Prefer",
+    "in": "header",
+    "required": False,
+    "description": "`respond-async`: queue the document (202) whatever its size",
+    "schema": {"type": "string", "maxLength": 200},
+}
 
 #: What Powertools adds to every operation that our routes do not answer: FastAPI's validation error
 #: body (ours is the `{status, error, message}` of saldo.api.schemas.ErrorBody, declared per route) and
