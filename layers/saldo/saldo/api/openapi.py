@@ -65,14 +65,14 @@ LANGUAGE_HEADER = {
     "description": "Documents are Norwegian (`nb`) unless English (`en`) ranks higher; JSON names are "
     "English "
     "unless Norwegian is asked for",
-    "schema": {"type": "string", "maxLength": 200},
+    "schema": {"type": "string"},
 }
 PREFER_HEADER = {
     "name": "Prefer",
     "in": "header",
     "required": False,
     "description": "`respond-async`: queue the document (202) whatever its size",
-    "schema": {"type": "string", "maxLength": 200},
+    "schema": {"type": "string"},
 }
 
 #: What Powertools adds to every operation that our routes do not answer: FastAPI's validation error
