@@ -634,3 +634,47 @@ def report_responses(model: Any, *, queued: bool = False) -> dict[int, dict[str,
             {"Location": LOCATION, "X-Report-Period": REPORT_PERIOD},
         )
     return responses(ok, errors=(406,))
+
+
+# ------------------------------------------------------------------ company registry
+# The registry's documents are described at their top level; their records are objects whose fields
+# follow the source registers (docs/REGISTRY.md).
+class Company(BaseModel):
+    """A company as of a date: master data, roles, owners, registered beneficial owners, key figures."""
+
+    country: str
+    registration_number: str
+    name: str | None = None
+
+
+class CompanyList(BaseModel):
+    data: list[dict[str, Any]]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page")
+
+
+class CompanyHistory(BaseModel):
+    data: list[dict[str, Any]] = Field(description="Dated changes, newest first")
+
+
+class CompanyImport(BaseModel):
+    imported: int
+    companies: list[dict[str, Any]]
+
+
+class Ownership(BaseModel):
+    country: str
+    registration_number: str
+    name: str | None = None
+    as_of: date
+    computed_beneficial_owners: list[dict[str, Any]]
+    registered_beneficial_owners: list[dict[str, Any]]
+    differences: list[dict[str, Any]]
+    exempt_reason: str | None = None
+    cycles: list[list[str]]
+    missing_owners: list[dict[str, Any]]
+    complete: bool
+
+
+class RegistryPerson(BaseModel):
+    id: str
+    companies: list[dict[str, Any]]
