@@ -167,3 +167,10 @@ def test_headers_read_from_the_request_are_declared(doc: dict[str, Any]) -> None
     assert {"Accept-Language", "Prefer"} <= headers("/api/v2/reports/general-ledger")
     assert "Prefer" not in headers("/api/v2/reports/balance-sheet")
     assert "parameters" not in doc["paths"]["/health"]["get"]
+
+
+def test_a_query_date_is_iso_only(api: ApiClient) -> None:
+    """pydantic alone would read a number as a Unix time; the document says format: date."""
+    res = api.get("/api/v2/reports/vat", params={"client_account_id": 1, "date_from": "1700000000"})
+    assert res.status == 400
+    assert res.json()["details"][0]["field"] == "date_from"

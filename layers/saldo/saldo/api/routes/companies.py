@@ -3,7 +3,6 @@ and computed beneficial ownership."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -17,6 +16,7 @@ from saldo.api.schemas import (
     CompanyHistory,
     CompanyImport,
     CompanyList,
+    IsoDate,
     Ownership,
     RegistryPerson,
     json_body,
@@ -37,12 +37,13 @@ NumberPath = Annotated[
     Path(
         min_length=1,
         max_length=32,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 .-]*$",
         description="Registration number (CVR, organisasjonsnummer, ...); its check digit is checked",
     ),
 ]
 PersonPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="Person id")]
 AsOf = Annotated[
-    date | None, Query(description="The company as it stood on this day (inclusive); today by default")
+    IsoDate | None, Query(description="The company as it stood on this day (inclusive); today by default")
 ]
 
 

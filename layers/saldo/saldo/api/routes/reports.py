@@ -23,6 +23,7 @@ from saldo.api.schemas import (
     BalanceSheet,
     GeneralLedger,
     IncomeStatement,
+    IsoDate,
     OpenItems,
     ReportJob,
     RequiredClientAccountId,
@@ -76,13 +77,13 @@ GroupBy = Annotated[
     Literal["", "businesspartner", "bankacc", "project", "department", "asset", "tag", "item"] | None,
     Query(description="Group by dimension type (empty: no grouping)"),
 ]
-DateFrom = Annotated[date | None, Query(description="Start date YYYY-MM-DD (inclusive)")]
-DateTo = Annotated[date | None, Query(description="End date YYYY-MM-DD (inclusive)")]
+DateFrom = Annotated[IsoDate | None, Query(description="Start date YYYY-MM-DD (inclusive)")]
+DateTo = Annotated[IsoDate | None, Query(description="End date YYYY-MM-DD (inclusive)")]
 PeriodFrom = Annotated[
-    date | None, Query(description="Start date YYYY-MM-DD (inclusive)", json_schema_extra=REQUIRED)
+    IsoDate | None, Query(description="Start date YYYY-MM-DD (inclusive)", json_schema_extra=REQUIRED)
 ]
 PeriodTo = Annotated[
-    date | None, Query(description="End date YYYY-MM-DD (inclusive)", json_schema_extra=REQUIRED)
+    IsoDate | None, Query(description="End date YYYY-MM-DD (inclusive)", json_schema_extra=REQUIRED)
 ]
 Page = Annotated[
     int, Query(ge=1, le=1_000_000_000, description="Page number (JSON only; documents hold every row)")
@@ -250,7 +251,7 @@ def _echo(**filters: Any) -> dict[str, Any]:
 )
 def get_balance_sheet(
     client_account_id: ClientAccountId = None,
-    report_date: Annotated[date | None, Query(description="Date (default: today)")] = None,
+    report_date: Annotated[IsoDate | None, Query(description="Date (default: today)")] = None,
     dimensions: Dimensions = None,
     include_drafts: IncludeDrafts = False,
 ):
@@ -518,10 +519,10 @@ def get_vat(
     date_from: PeriodFrom = None,
     date_to: PeriodTo = None,
     from_date: Annotated[
-        date | None, Query(deprecated=True, description="Alias of date_from (seeds/002)")
+        IsoDate | None, Query(deprecated=True, description="Alias of date_from (seeds/002)")
     ] = None,
     to_date: Annotated[
-        date | None, Query(deprecated=True, description="Alias of date_to (seeds/002)")
+        IsoDate | None, Query(deprecated=True, description="Alias of date_to (seeds/002)")
     ] = None,
     include_drafts: IncludeDrafts = False,
 ):

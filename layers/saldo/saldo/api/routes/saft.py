@@ -34,6 +34,7 @@ from saldo.api.schemas import (
     Import,
     ImportAwaitingUpload,
     ImportList,
+    IsoDate,
     RequiredClientAccountId,
     header,
     json_body,
@@ -539,9 +540,9 @@ def _export(
 
 
 DateFrom = Annotated[
-    date | None, Query(description="Start date (YYYY-MM-DD); default: start of the fiscal year")
+    IsoDate | None, Query(description="Start date (YYYY-MM-DD); default: start of the fiscal year")
 ]
-DateTo = Annotated[date | None, Query(description="End date (YYYY-MM-DD); default: today")]
+DateTo = Annotated[IsoDate | None, Query(description="End date (YYYY-MM-DD); default: today")]
 Email = Annotated[
     str | None, Query(max_length=254, description="Recipient of the link (Accept: application/zip)")
 ]
