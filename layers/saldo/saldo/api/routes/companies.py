@@ -58,7 +58,8 @@ def _service() -> RegistryService:
     responses=responses(
         {201: json_body(Company, "Recorded, new"), 200: json_body(Company, "Recorded")},
         body=True,
-        errors=(409,),
+        errors=(404, 409),
+        e404="No route: a path segment is empty",
     ),
 )
 def put_company(country: CountryPath, registration_number: NumberPath, body: CompanyIn):
@@ -139,7 +140,8 @@ def list_companies(
     responses=responses(
         {201: json_body(RegistryPerson, "Recorded, new"), 200: json_body(RegistryPerson, "Recorded")},
         body=True,
-        errors=(409,),
+        errors=(404, 409),
+        e404="No route: a path segment is empty",
     ),
 )
 def put_person(person_id: PersonPath, body: PersonIn):
