@@ -7,7 +7,8 @@ Sections (each described in its module): report latency on the local stack, warm
 API and the domain function alone (bench/latency.py); ledger-cli and hledger on the same postings,
 checked against the trial balance (bench/tools.py); bare DuckDB and SQLite over the same lines
 (bench/raw.py); rendering and SAF-T throughput with peak memory, each in a fresh interpreter next to the
-raw library on the same work (bench/worker.py); the import cost of every function (bench/imports.py).
+raw library on the same work (bench/worker.py); a chart of 20,000 accounts (bench/bigchart.py); the
+import cost of every function (bench/imports.py).
 Raw results also go to bench/out/results.json.
 """
 
@@ -36,6 +37,7 @@ COLD_N = {100_000: 5, 1_000_000: 3}
 TOOL_RUNS = {100_000: {"ledger": 5, "hledger": 3}, 1_000_000: {"ledger": 3, "hledger": 2}}
 SAFT_RUNS = {100_000: 2 if QUICK else 3, 1_000_000: 2}
 IMPORT_RUNS = 5 if QUICK else 9
+BIG_CHART_ACCOUNTS = 20_000
 
 
 @contextlib.contextmanager
@@ -151,6 +153,20 @@ def views(results: dict[str, Any], datasets: dict[int, Any]) -> None:
     results["views"] = out
 
 
+def big_chart(results: dict[str, Any]) -> None:
+    """A chart of 20,000 accounts (bench/bigchart.py), fresh interpreter: upsert, list, summary reports."""
+    r = worker("big_chart", {"accounts": BIG_CHART_ACCOUNTS, "runs": 5})
+    steps = r["steps"]
+    log(
+        "  "
+        + ", ".join(
+            f"{name} {steps[name]['wall_s']:.2f} s (CPU {steps[name]['cpu_s']:.2f} s)"
+            for name in ("upsert", "trial_balance", "balance_sheet", "income_statement")
+        )
+    )
+    results["big_chart"] = r
+
+
 def saft(results: dict[str, Any], datasets: dict[int, Any]) -> None:
     out: dict[str, Any] = {}
     for size, ds in datasets.items():
@@ -215,6 +231,8 @@ def main() -> int:
     log("--- the ledger view alone (fresh interpreter, local files)")
     views(results, datasets)
     rendering(results, datasets[SIZES[0]])
+    log(f"--- a chart of {BIG_CHART_ACCOUNTS:,} accounts (fresh interpreter, scratch directory)")
+    big_chart(results)
     saft(results, datasets)
     log(f"--- function import cost (fresh interpreter, precompiled bytecode, median of {IMPORT_RUNS})")
     results["imports"] = imports.measure(runs=IMPORT_RUNS)

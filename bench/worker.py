@@ -220,6 +220,21 @@ def raw_fpdf(a: dict[str, Any]) -> dict[str, Any]:
     return {"pages": pages, "rows": n, "bytes": size, "seconds": seconds, "font": font, **mark.peaks()}
 
 
+# ------------------------------------------------------------------ big charts of accounts
+@task
+def big_chart(a: dict[str, Any]) -> dict[str, Any]:
+    """A chart of `accounts` accounts (bench/bigchart.py): upsert, list, view build, summary reports."""
+    import fpdf  # noqa: F401 - imported before timing, as a warm Lambda would have it
+    import openpyxl  # noqa: F401
+
+    from bench.bigchart import measure
+
+    mark = Mark()
+    start = time.perf_counter()
+    result = measure(int(a.get("accounts", 20_000)), runs=int(a.get("runs", 5)))
+    return {**result, "seconds": time.perf_counter() - start, **mark.peaks()}
+
+
 # ------------------------------------------------------------------ SAF-T
 @task
 def saft_export(a: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 ZERO = Decimal("0.00")
@@ -19,17 +20,36 @@ def fy_start(day: date, month: int) -> date:
     return date(day.year if day.month >= month else day.year - 1, month, 1)
 
 
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 class Oracle:
     def __init__(self, chart: list[dict[str, Any]], fy_month: int = 1) -> None:
         self.opening = {a["code"]: Decimal(a.get("opening_balance", "0")) for a in chart}
         self.fy_month = fy_month
         self.lines: list[dict[str, Any]] = []  # posted, non-draft lines
+        # (line id, amount matched, day it counts from): a reconciliation settles nothing before its day.
+        self.reconciliations: list[tuple[int, Decimal, date]] = []
+        # (partner id, account code) -> a party's share of the account's opening balance
+        self.party_opening: dict[tuple[int, str], Decimal] = {}
 
-    def add(self, entry: dict[str, Any], *, draft: bool = False, cancelled: bool = False) -> None:
-        for line in entry["lines"]:
+    def add(
+        self,
+        entry: dict[str, Any],
+        *,
+        draft: bool = False,
+        cancelled: bool = False,
+        line_ids: list[int] | None = None,
+    ) -> None:
+        ro = entry.get("related_object") or {}
+        for i, line in enumerate(entry["lines"]):
+            posted = date.fromisoformat(entry["posting_date"])
+            partner = line.get("relation_id") if line.get("relation_type") == "businesspartner" else None
             self.lines.append(
                 {
-                    "date": date.fromisoformat(entry["posting_date"]),
+                    "id": line_ids[i] if line_ids else None,
+                    "date": posted,
                     "code": line["account_code"],
                     "debit": Decimal(line.get("debit", "0")),
                     "credit": Decimal(line.get("credit", "0")),
@@ -38,8 +58,83 @@ class Oracle:
                     "tax_code": line.get("tax_code"),
                     "tax_base": Decimal(line.get("tax_base_amount") or "0"),
                     "tax": Decimal(line.get("tax_amount") or "0"),
+                    "partner": partner if partner is not None else ro.get("business_partner_id"),
+                    "document_date": _day(ro.get("document_date")),
+                    "due_date": _day(ro.get("due_date")),
                 }
             )
+
+    def reconcile(self, matches: list[tuple[int, str | Decimal]], on: date) -> None:
+        """Lines matched (by id, positive amounts) by a reconciliation that counts from `on`."""
+        for line_id, amount in matches:
+            self.reconciliations.append((line_id, Decimal(amount), on))
+
+    # ---------------------------------------------------------- open items
+    def reconciled(self, line_id: int, as_of: date | None) -> Decimal:
+        return sum(
+            (a for i, a, on in self.reconciliations if i == line_id and (as_of is None or on <= as_of)),
+            ZERO,
+        )
+
+    def open_items(self, code: str, as_of: date, partner: int | None = None) -> dict[int | None, Decimal]:
+        """Each posted line's open amount on `code` as of the day (signed, debit positive)."""
+        out: dict[int | None, Decimal] = {}
+        for ln in self._posted():
+            if ln["code"] != code or ln["date"] > as_of or (partner is not None and ln["partner"] != partner):
+                continue
+            amount = ln["debit"] - ln["credit"]
+            rec = self.reconciled(ln["id"], as_of) if ln["id"] is not None else ZERO
+            out[ln["id"]] = amount - rec if amount >= 0 else amount + rec
+        return out
+
+    def ageing(
+        self, code: str, as_of: date, edges: list[int], partner: int | None = None, basis: str = "due_date"
+    ) -> dict[str, Decimal]:
+        """Open amounts by age in days past the due date (else document date, else posting date); a
+        party's opening balance ages from `opening_date`; the rest of the account's opening is a bucket."""
+        labels = ["not_due"] + [f"{lo + 1}-{hi}" for lo, hi in pairwise(edges)] + [f"{edges[-1] + 1}+"]
+        out = dict.fromkeys(labels, ZERO)
+
+        def put(day: date, amount: Decimal) -> None:
+            days = (as_of - day).days
+            if days <= edges[0]:
+                out["not_due"] += amount
+                return
+            for lo, hi in pairwise(edges):
+                if lo < days <= hi:
+                    out[f"{lo + 1}-{hi}"] += amount
+                    return
+            out[labels[-1]] += amount
+
+        for ln in self._posted():
+            if ln["code"] != code or ln["date"] > as_of or (partner is not None and ln["partner"] != partner):
+                continue
+            amount = ln["debit"] - ln["credit"]
+            rec = self.reconciled(ln["id"], as_of) if ln["id"] is not None else ZERO
+            due = (ln["due_date"] if basis == "due_date" else None) or ln["document_date"] or ln["date"]
+            put(due, amount - rec if amount >= 0 else amount + rec)
+        attributed = ZERO
+        for (pid, c), amount in self.party_opening.items():
+            if c == code and (partner is None or pid == partner) and self.opening_date <= as_of:
+                put(self.opening_date, amount)
+                attributed += amount
+        if partner is None and self.opening.get(code, ZERO) - attributed:
+            out["opening_balance"] = self.opening.get(code, ZERO) - attributed
+        return out
+
+    opening_date: date = date.min
+
+    def party_balance(self, code: str, partner: int, day: date) -> Decimal:
+        """A party's balance on a control account: its opening share and its lines up to the day."""
+        opening = self.party_opening.get((partner, code), ZERO) if self.opening_date <= day else ZERO
+        return opening + sum(
+            (
+                ln["debit"] - ln["credit"]
+                for ln in self._posted()
+                if ln["code"] == code and ln["partner"] == partner and ln["date"] <= day
+            ),
+            ZERO,
+        )
 
     def _posted(self) -> list[dict[str, Any]]:
         return [ln for ln in self.lines if not ln["draft"]]

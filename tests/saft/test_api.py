@@ -47,7 +47,7 @@ def test_body_upload_imports_the_official_example(stack, api):
     assert [i["id"] for i in listed["data"]] == [created["id"]]
     assert listed["data"][0]["warning_count"] == len(done["warnings"]) and "warnings" not in listed["data"][0]
     assert [i["id"] for i in api.get(IMPORTS).json()["data"]] == [created["id"]]
-    assert api.get(f"/api/v2/client-accounts/{ca + 1}/imports/{created['id']}").status == 404
+    assert api.get(f"/api/v2/client-accounts/{ca + 1}/imports/{created['id']}").status == 403
     from saldo.ledger.service import default_repo
 
     account = default_repo().get(_org(api), ca)
@@ -180,9 +180,10 @@ def test_data_export_errors(stack, api):
     ca = imported_888(stack, api)["client_account_id"]
     export = "/api/v2/reports/data-export"
     assert api.get(export).status == 403  # client_account_id missing
+    # An unknown client account is 403 on every route, as the reports answer it (docs/SECURITY.md).
     missing = api.get(export, params={"client_account_id": ca + 50})
-    assert missing.status == 400 and missing.json()["error"] == "Bad Request"
-    assert api.get("/api/v2/reports/saf-t-financial", params={"client_account_id": ca + 50}).status == 404
+    assert missing.status == 403 and missing.json()["error"] == "Forbidden"
+    assert api.get("/api/v2/reports/saf-t-financial", params={"client_account_id": ca + 50}).status == 403
     assert (
         api.get(export, params={"client_account_id": ca}, headers={"accept": "application/json"}).status
         == 406

@@ -100,6 +100,12 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     unknown_account["lines"][0]["account_code"] = "9999"
     refused = post(api, ca, [unknown_account], key="iam-bad")
     assert refused.status == 422, refused.text  # the failed write releases its idempotency key
+    with pytest.MonkeyPatch.context() as small:  # a reply too large for its record goes to S3
+        small.setattr("saldo.api.idempotency.INLINE_REPLY_BYTES", 0)
+        stored = post(api, ca, [sale("2025-01-11", "10.00", ca=ca)], key="iam-big")
+        assert stored.status == 201, stored.text
+        again = post(api, ca, [sale("2025-01-11", "10.00", ca=ca)], key="iam-big")
+        assert again.status == 201 and again.headers.get("x-idempotency-replayed") == "true"
     invoice = first.json()["entries"][0]
     payment = post(
         api,
@@ -222,6 +228,39 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     assert any("revisor@example.no" in str(m["destinations"]) for m in stack.outbox())
     with zipfile.ZipFile(io.BytesIO(_download(stack, docs, emailed["url"]))) as zf:
         assert len(zf.namelist()) == 1
+
+    # RegistryApiFunction: companies, persons, history, ownership, a search, an import
+    from tests.security.id_providers import cvr
+
+    holding, opco = cvr(), cvr()
+    assert api.request("PUT", "/api/v2/persons/anna", json_body={"name": "Anna"}).status == 201
+    holder = {"party": {"person_id": "anna"}, "name": "Anna", "capital": {"low": "1", "high": "1"}}
+    assert (
+        api.request(
+            "PUT", f"/api/v2/companies/DK/{holding}", json_body={"name": "H ApS", "owners": [holder]}
+        ).status
+        == 201
+    )
+    parent = {
+        "party": {"country": "DK", "registration_number": holding},
+        "name": "H ApS",
+        "capital": {"low": "1", "high": "1"},
+    }
+    assert (
+        api.request(
+            "PUT", f"/api/v2/companies/DK/{opco}", json_body={"name": "O ApS", "owners": [parent]}
+        ).status
+        == 201
+    )
+    assert (
+        api.get(f"/api/v2/companies/DK/{opco}/ownership").json()["computed_beneficial_owners"][0]["person_id"]
+        == "anna"
+    )
+    assert api.get(f"/api/v2/companies/DK/{opco}/history").status == 200
+    assert api.get("/api/v2/companies", params={"q": "ApS", "limit": 1}).json()["next_cursor"]
+    assert api.get("/api/v2/persons/anna").json()["companies"]
+    imported_doc = {"country": "DK", "registration_number": cvr(), "name": "I ApS"}
+    assert api.post("/api/v2/companies/import", json_body={"documents": [imported_doc]}).status == 200
 
     # HousekeepingFunction: an import whose worker died is failed by the sweep
     stuck = api.post(IMPORTS, json_body={"file_names": ["c.xml"]}).json()["id"]

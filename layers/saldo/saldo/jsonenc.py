@@ -7,9 +7,11 @@ decimals, so this writer emits Decimal values verbatim after quantizing them.
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from itertools import accumulate
 from typing import Any
 
 from pydantic import BaseModel
@@ -136,3 +138,74 @@ def dumps(obj: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """Parse JSON with every non-integer number as Decimal, so amounts never pass through float."""
     return json.loads(text, parse_float=Decimal)
+
+
+# --------------------------------------------------------------------------------------------------
+# Request bodies: exact numbers and limits a client cannot push past
+
+#: Deepest nesting a request body may have. Every model is a few levels deep; DynamoDB maps stop at 32.
+MAX_DEPTH = 32
+#: Longest number literal accepted. DECIMAL(38) has 38 digits; a 5,000-digit integer only costs CPU.
+MAX_NUMBER_CHARS = 48
+#: Numbers are below 10^18 in magnitude: `1e999999999` would otherwise become a billion-digit integer,
+#: and nothing the books store is larger (amounts < 10^15, ids are 64-bit).
+MAX_EXPONENT = 17
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class BodyError(ValueError):
+    """A request body that is not JSON or is outside the limits above (a 4xx, never a 500)."""
+
+
+def _too_deep(text: str) -> bool:
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH
+
+
+def _int(token: str) -> int:
+    if len(token) > MAX_NUMBER_CHARS:
+        raise BodyError(f"a number has more than {MAX_NUMBER_CHARS} characters")
+    value = int(token)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise BodyError(f"the integer {token} is out of range (64 bits)")
+    return value
+
+
+def _decimal_number(token: str) -> Decimal:
+    if len(token) > MAX_NUMBER_CHARS:
+        raise BodyError(f"a number has more than {MAX_NUMBER_CHARS} characters")
+    value = Decimal(token)
+    if abs(value.adjusted()) > MAX_EXPONENT:  # also 0e-1000 and 0e1000, which no one means
+        raise BodyError(f"the number {token} is out of range")
+    return value
+
+
+def _constant(token: str) -> Any:
+    raise BodyError(f"{token} is not a number JSON allows")
+
+
+def loads_request(text: str | bytes) -> Any:
+    """Parse a request body: every non-integer number as an exact Decimal, integers as int, within limits.
+
+    Raises BodyError (a ValueError) for anything that is not JSON or is beyond MAX_DEPTH,
+    MAX_NUMBER_CHARS or MAX_EXPONENT, so no body can make the parser or a later step fail with a 500.
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BodyError("the request body is not UTF-8") from None
+    if _too_deep(text):
+        raise BodyError(f"the request body is nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text, parse_float=_decimal_number, parse_int=_int, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise BodyError(f"the request body is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:  # pragma: no cover - _too_deep refuses such bodies first
+        raise BodyError(f"the request body is nested deeper than {MAX_DEPTH} levels") from None

@@ -374,7 +374,11 @@ class HttpApi:
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer((host, port), Handler)
+        class Server(ThreadingHTTPServer):
+            # socketserver's listen backlog is 5: a burst of parallel clients would see resets
+            request_queue_size = 128
+
+        server = Server((host, port), Handler)
         server.daemon_threads = True
         return server
 

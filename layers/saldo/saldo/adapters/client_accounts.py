@@ -7,25 +7,62 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from pydantic import ValidationError
+
 from saldo.adapters.clients import client
 from saldo.config import settings
 from saldo.errors import Conflict
 from saldo.ledger.models import ClientAccount, ClientAccountIn
 
+logger = Logger(service="saldo")
+
+
+class BrokenRecord(ValueError):
+    """A stored client account that does not load (fields missing or invalid): reported, never a 500."""
+
+    def __init__(self, account_id: str, problems: list[str]) -> None:
+        super().__init__(f"client account {account_id}: " + "; ".join(problems))
+        self.account_id = account_id
+        self.problems = problems
+
+
+#: Attributes of a client account item and their DynamoDB types.
+_TYPES = {
+    "id": "N",
+    "name": "S",
+    "registration_number": "S",
+    "country": "S",
+    "currency": "S",
+    "fiscal_year_start_month": "N",
+    "vat_registered": "BOOL",
+    "locked_until": "S",
+    "created_at": "S",
+}
+
+
+def _item_to_record(item: dict[str, Any]) -> dict[str, Any]:
+    """The item's fields as plain values; a field that is missing or of another type is left out."""
+    out: dict[str, Any] = {}
+    for field, kind in _TYPES.items():
+        value = item.get(field, {}).get(kind)
+        if value is None:
+            continue
+        out[field] = int(value) if kind == "N" and value.lstrip("-").isdigit() else value
+    return out
+
 
 def _item_to_account(item: dict[str, Any]) -> ClientAccount:
-    locked = item.get("locked_until", {}).get("S")
-    return ClientAccount(
-        id=int(item["id"]["N"]),
-        name=item["name"]["S"],
-        registration_number=item["registration_number"]["S"],
-        country=item["country"]["S"],
-        currency=item["currency"]["S"],
-        fiscal_year_start_month=int(item["fiscal_year_start_month"]["N"]),
-        vat_registered=item["vat_registered"]["BOOL"],
-        locked_until=date.fromisoformat(locked) if locked else None,
-        created_at=item["created_at"]["S"],
-    )
+    record = _item_to_record(item)
+    try:
+        return ClientAccount.model_validate(record)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+        raise BrokenRecord(str(record.get("id", item.get("sk", {}).get("S", "?"))), problems) from None
+
+
+#: The only fields a change may remove; every other field of a client account is required.
+_REMOVABLE = frozenset({"locked_until"})
 
 
 class ClientAccountRepo:
@@ -92,7 +129,25 @@ class ClientAccountRepo:
         return _item_to_account(item)
 
     def get(self, org_id: str, account_id: int) -> ClientAccount | None:
-        item = (
+        item = self._item(org_id, account_id)
+        if item is None:
+            return None
+        try:
+            return _item_to_account(item)
+        except BrokenRecord as exc:
+            logger.error("client account record does not load", extra={"org_id": org_id, "error": str(exc)})
+            raise Conflict(
+                f"Client account {account_id} is incomplete ({'; '.join(exc.problems)}); "
+                "PATCH the missing fields to repair it"
+            ) from None
+
+    def record(self, org_id: str, account_id: int) -> dict[str, Any] | None:
+        """The stored fields as they are, even when the record is incomplete (for a PATCH to repair it)."""
+        item = self._item(org_id, account_id)
+        return _item_to_record(item) if item is not None else None
+
+    def _item(self, org_id: str, account_id: int) -> dict[str, Any] | None:
+        return (
             client("dynamodb")
             .get_item(
                 TableName=self.table,
@@ -101,7 +156,6 @@ class ClientAccountRepo:
             )
             .get("Item")
         )
-        return _item_to_account(item) if item else None
 
     def find_by_regno(self, org_id: str, country: str, number: str) -> ClientAccount | None:
         item = (
@@ -125,7 +179,12 @@ class ClientAccountRepo:
         out: list[ClientAccount] = []
         while True:
             page = ddb.query(**kwargs)
-            out.extend(_item_to_account(i) for i in page.get("Items", []))
+            for item in page.get("Items", []):
+                try:
+                    out.append(_item_to_account(item))
+                except BrokenRecord as exc:
+                    # One bad record must not take the organization's list down with it.
+                    logger.error("client account record skipped", extra={"org_id": org_id, "error": str(exc)})
             if "LastEvaluatedKey" not in page:
                 return out
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -136,6 +195,8 @@ class ClientAccountRepo:
         names, values, sets, removes = {}, {}, [], []
         for i, (field, value) in enumerate(changes.items()):
             names[f"#f{i}"] = field
+            if value is None and field not in _REMOVABLE:
+                raise ValueError(f"{field} cannot be removed from a client account")
             if value is None:
                 removes.append(f"#f{i}")
                 continue

@@ -1,83 +1,77 @@
-"""Idempotency keys for mutating requests, scoped to the organization.
+"""Where idempotency records live: Powertools' DynamoDB persistence layer in the single table.
 
-The first request with a key claims it (conditional put, IN_PROGRESS); when it finishes the response is
-stored with the key for 24 hours. A retry with the same key and the same body gets the stored response;
-the same key with another body is refused (422); a retry while the first is still running gets 409.
-A request that fails with an error releases its key, so the client can fix the input and retry.
+A record's partition key is `ORG#<org>#IDEMP#<scope>#<sha256 of org, client account, route and
+Idempotency-Key>` (Powertools' key under the organization), its sort key `IDEMP`. `expires_at` is the table's
+TTL attribute, so DynamoDB removes records after their 24 hours. Replies too large for a DynamoDB item
+are kept in the document bucket under `outputs/` (expired by its lifecycle rule after 7 days, longer
+than any record lives) and the record holds their key.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
-from collections.abc import Callable
+import copy
+import gzip
+import uuid
+from functools import lru_cache
 from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from saldo.adapters.clients import client
 from saldo.config import settings
-from saldo.errors import Conflict, Unprocessable
-
-TTL_SECONDS = 24 * 3600
 
 
-def _key(org_id: str, scope: str, key: str) -> dict[str, dict[str, str]]:
-    return {"pk": {"S": f"ORG#{org_id}#IDEMP#{scope}#{key}"}, "sk": {"S": "IDEMP"}}
+class SaldoPersistenceLayer(DynamoDBPersistenceLayer):
+    """Powertools' DynamoDB layer with one partition per record, named under its organization.
+
+    Powertools puts every record under one static partition key when the table has a sort key; one
+    partition per record spreads the writes (as every other item of the table does).
+    """
+
+    def _get_key(self, idempotency_key: str) -> dict[str, Any]:
+        return {
+            self.key_attr: {"S": f"{self.static_pk_value}#{idempotency_key}"},
+            self.sort_key_attr: {"S": "IDEMP"},
+        }
 
 
-def run_once(
-    org_id: str,
-    scope: str,
-    key: str,
-    body: bytes,
-    action: Callable[[], tuple[int, Any]],
-    encode: Callable[[Any], str],
-) -> tuple[int, str, bool]:
-    """Run `action` at most once per (org, scope, key); return (status, body JSON, replayed)."""
-    ddb = client("dynamodb")
-    table = settings().table_name
-    digest = hashlib.sha256(body).hexdigest()
-    now = int(time.time())
-    try:
-        ddb.put_item(
-            TableName=table,
-            Item={
-                **_key(org_id, scope, key),
-                "status": {"S": "IN_PROGRESS"},
-                "request_hash": {"S": digest},
-                "expires_at": {"N": str(now + TTL_SECONDS)},
-            },
-            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-            ExpressionAttributeValues={":now": {"N": str(now)}},
-        )
-    except ddb.exceptions.ConditionalCheckFailedException:
-        item = ddb.get_item(TableName=table, Key=_key(org_id, scope, key), ConsistentRead=True).get(
-            "Item", {}
-        )
-        if item.get("request_hash", {}).get("S") != digest:
-            raise Unprocessable(
-                f"Idempotency-Key '{key}' was already used with a different request body"
-            ) from None
-        if item.get("status", {}).get("S") != "COMPLETED":
-            raise Conflict(f"A request with Idempotency-Key '{key}' is still in progress") from None
-        return int(item["status_code"]["N"]), item["response"]["S"], True
-    try:
-        status, result = action()
-    except BaseException:
-        # The ledger write is the action's last step and lands whole or not at all, so a failed
-        # action wrote nothing: release the key for a corrected retry.
-        ddb.delete_item(TableName=table, Key=_key(org_id, scope, key))
-        raise
-    text = encode(result)
-    ddb.update_item(
-        TableName=table,
-        Key=_key(org_id, scope, key),
-        UpdateExpression="SET #s = :done, status_code = :code, #r = :resp",
-        ExpressionAttributeNames={"#s": "status", "#r": "response"},
-        ExpressionAttributeValues={
-            ":done": {"S": "COMPLETED"},
-            ":code": {"N": str(status)},
-            ":resp": {"S": text if len(text) < 350_000 else json.dumps({"truncated": True})},
-        },
+def persistence_layer(org_id: str) -> DynamoDBPersistenceLayer:
+    """A persistence layer for one organization's records, fresh per request (Powertools keeps the
+    request's configuration on it, and warm invocations may serve other organizations)."""
+    layer = copy.copy(_layer(client("dynamodb"), settings().table_name))
+    layer.static_pk_value = f"ORG#{org_id}#IDEMP"
+    return layer
+
+
+@lru_cache(maxsize=4)
+def _layer(ddb: Any, table_name: str) -> DynamoDBPersistenceLayer:
+    # Built once per client: each construction registers another user-agent handler on the client.
+    return SaldoPersistenceLayer(
+        table_name=table_name,
+        key_attr="pk",
+        sort_key_attr="sk",
+        static_pk_value="ORG#-#IDEMP",  # replaced per organization
+        expiry_attr="expires_at",
+        in_progress_expiry_attr="in_progress_expires_at",
+        status_attr="status",
+        data_attr="response",
+        validation_key_attr="request_hash",
+        boto3_client=ddb,
     )
-    return status, text, False
+
+
+def put_large_reply(org_id: str, body: str) -> str:
+    """Store a reply body too large for the record (gzipped); returns its object key."""
+    key = f"outputs/idempotency/{org_id}/{uuid.uuid4().hex}.json.gz"
+    client("s3").put_object(
+        Bucket=settings().document_bucket,
+        Key=key,
+        Body=gzip.compress(body.encode("utf-8")),
+        ContentType="application/gzip",
+    )
+    return key
+
+
+def get_large_reply(key: str) -> str:
+    obj = client("s3").get_object(Bucket=settings().document_bucket, Key=key)
+    return gzip.decompress(obj["Body"].read()).decode("utf-8")

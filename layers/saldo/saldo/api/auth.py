@@ -16,6 +16,8 @@ checks client accounts with `require_client_account()`. Scoping uses nothing but
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import time
 from collections.abc import Mapping
@@ -28,7 +30,7 @@ from aws_lambda_powertools.event_handler.depends import Depends
 
 from saldo import jsonenc
 from saldo.api.security import html_headers
-from saldo.errors import Forbidden, PayloadTooLarge, SaldoError, Unauthorized
+from saldo.errors import BadRequest, Forbidden, PayloadTooLarge, SaldoError, Unauthorized
 from saldo.tenancy import Caller, extract_key, key_id_of
 
 logger = Logger(service="saldo")
@@ -88,6 +90,18 @@ def _body_size(event: Mapping[str, Any]) -> int:
     if not event.get("isBase64Encoded"):
         return len(body.encode("utf-8"))
     return len(body) * 3 // 4 - body[-2:].count("=")
+
+
+def _check_text_body(event: Mapping[str, Any]) -> None:
+    """A base64 body sent as JSON must decode to UTF-8 text (else Powertools' `json_body` fails: 500)."""
+    content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
+    body = event.get("body")
+    if not body or not event.get("isBase64Encoded") or content_type not in ("", "application/json"):
+        return
+    try:
+        base64.b64decode(body.encode(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise BadRequest("The request body is not UTF-8 JSON") from None
 
 
 def _authorizer_context(event: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -159,6 +173,7 @@ class SaldoResolver(APIGatewayHttpResolver):
                     f"The request body is larger than {limit} bytes; upload large files through an "
                     "upload URL instead"
                 )
+            _check_text_body(event)
         except SaldoError as exc:
             response = _error(exc)
         else:

@@ -194,7 +194,7 @@ class Account(BaseModel):
 
 class AccountList(BaseModel):
     data: list[Account]
-    meta: Count
+    meta: Page
 
 
 class TaxCode(BaseModel):
@@ -211,7 +211,7 @@ class TaxCode(BaseModel):
 
 class TaxCodeList(BaseModel):
     data: list[TaxCode]
-    meta: Count
+    meta: Page
 
 
 class Dimension(BaseModel):
@@ -224,7 +224,7 @@ class Dimension(BaseModel):
 
 class DimensionList(BaseModel):
     data: list[Dimension]
-    meta: Count
+    meta: Page
 
 
 class BusinessPartner(BaseModel):
@@ -239,7 +239,7 @@ class BusinessPartner(BaseModel):
 
 class BusinessPartnerList(BaseModel):
     data: list[BusinessPartner]
-    meta: Count
+    meta: Page
 
 
 # ------------------------------------------------------------------ journal entries

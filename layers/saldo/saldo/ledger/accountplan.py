@@ -128,7 +128,7 @@ def derive_grouping(code: str, chart_names: Mapping[str, str] | None = None, lan
     1920-1929) when there is one, else the group's name.
     """
     idx = 0 if lang == "nb" else 1
-    digits = (code + "000")[:4] if code[:4].isdigit() else code.ljust(4, "0")[:4]
+    digits = _digits(code)
     cls, grp = digits[0], digits[:2]
     cls_name = CLASS_NAMES.get(cls, (f"Klasse {cls}", f"Class {cls}"))[idx]
     grp_name = GROUP_NAMES.get(grp, (f"Gruppe {grp}", f"Group {grp}"))[idx]
@@ -140,6 +140,15 @@ def derive_grouping(code: str, chart_names: Mapping[str, str] | None = None, lan
         level_3_code=f"{digits[:3]}0",
         level_3_name=(chart_names or {}).get(f"{digits[:3]}0", grp_name),
     )
+
+
+def _digits(code: str) -> str:
+    return (code + "000")[:4] if code[:4].isdigit() else code.ljust(4, "0")[:4]
+
+
+def level_3_code(code: str) -> str:
+    """The sub-group code of an account ("1925" → "1920"): the chart account that names its level 3."""
+    return f"{_digits(code)[:3]}0"
 
 
 def account_class(code: str) -> str:

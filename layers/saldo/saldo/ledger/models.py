@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from saldo.errors import Unprocessable
 from saldo.ledger import regno
 
 DIMENSION_TYPES = ("businesspartner", "bankacc", "project", "department", "asset", "tag", "item")
 DimensionType = Literal["businesspartner", "bankacc", "project", "department", "asset", "tag", "item"]
 Country = Literal["NO", "DK", "SE", "FI", "IS"]
 
-MAX_AMOUNT = Decimal("9999999999999999.99")  # DECIMAL(18,2)
+#: Largest amount a single value may have: |amount| < 10^15, i.e. DECIMAL(17,2). Amounts are stored as
+#: DECIMAL(18,2) and summed as DECIMAL(38,2), so any number of lines at this bound still sums exactly in
+#: every report (docs/LEDGER.md, "Bounds").
+AMOUNT_LIMIT = Decimal(10**15)
+MAX_AMOUNT = AMOUNT_LIMIT - Decimal("0.01")
 
 
 def _two_decimals(value: Decimal) -> Decimal:
@@ -22,12 +35,21 @@ def _two_decimals(value: Decimal) -> Decimal:
         raise ValueError("must be a finite number")
     if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):  # type: ignore[operator]
         raise ValueError("at most two decimals (øre)")
-    if abs(value) > MAX_AMOUNT:
-        raise ValueError("out of range for DECIMAL(18,2)")
     return value.quantize(Decimal("0.01"))
 
 
-Money = Annotated[Decimal, AfterValidator(_two_decimals)]
+Money = Annotated[
+    Decimal,
+    # Exclusive bounds: 10^15 is exact in the OpenAPI document, 999999999999999.99 is not (as a float).
+    Field(
+        gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT, description="Amount with at most two decimals; |amount| < 10^15"
+    ),
+    AfterValidator(_two_decimals),
+]
+RATE_LIMIT = Decimal(10**9)
+#: Dates the books accept: fiscal years are computed around them, so year 1 or 9999 cannot be.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
+Day = Annotated[date, Field(ge=MIN_DATE, le=MAX_DATE, description="YYYY-MM-DD, 1900-01-01..2199-12-31")]
 Rate = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=6)]
 Code = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
@@ -40,12 +62,16 @@ class Strict(BaseModel):
 # ------------------------------------------------------------------ client accounts
 class ClientAccountIn(Strict):
     name: Name
-    registration_number: str = Field(description="Norwegian organization number (9 digits) or Danish CVR (8)")
+    registration_number: str = Field(
+        max_length=regno.MAX_INPUT_LENGTH,
+        description="Registration number with its national check digit: NO organisasjonsnummer (9 digits), "
+        "DK CVR (8), SE organisationsnummer (10), FI Y-tunnus (NNNNNNN-C), IS kennitala (10)",
+    )
     country: Country = "NO"
     currency: str = Field("NOK", pattern=r"^[A-Z]{3}$")
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
     vat_registered: bool = True
-    locked_until: date | None = Field(None, description="Postings dated on or before this day are refused")
+    locked_until: Day | None = Field(None, description="Postings dated on or before this day are refused")
 
     @model_validator(mode="after")
     def _check_regno(self) -> ClientAccountIn:
@@ -53,11 +79,56 @@ class ClientAccountIn(Strict):
         return self
 
 
+#: Fields every client account has; a PATCH may change them but never remove them (null).
+REQUIRED_ACCOUNT_FIELDS = ("name", "fiscal_year_start_month", "vat_registered")
+
+
 class ClientAccountPatch(Strict):
     name: Name | None = None
     fiscal_year_start_month: int | None = Field(None, ge=1, le=12)
     vat_registered: bool | None = None
+    locked_until: Day | None = Field(None, description="null removes the lock")
+
+    @field_validator(*REQUIRED_ACCOUNT_FIELDS, mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields the caller sent: omitting a field keeps it, null would remove it.
+        if value is None:
+            raise ValueError("is required and cannot be null; omit it to keep the current value")
+        return value
+
+
+class ClientAccountRecord(Strict):
+    """A whole client account as stored: what a PATCH merged into the current record must satisfy."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: Name
+    registration_number: str = Field(min_length=1)
+    country: str = Field(min_length=2, max_length=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    fiscal_year_start_month: int = Field(ge=1, le=12)
+    vat_registered: bool
     locked_until: date | None = None
+
+
+def check_patched_account(current: dict[str, Any], changes: dict[str, Any]) -> None:
+    """422 naming each field unless the stored record with `changes` applied is a whole client account.
+
+    A stored record that lost a required field before this check existed is repaired by a PATCH that
+    sends the field.
+    """
+    try:
+        ClientAccountRecord.model_validate({**current, **changes})
+    except ValidationError as exc:
+        details = [
+            {"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        first = details[0]
+        raise Unprocessable(
+            f"Invalid value for '{first['field']}': {first['message']}", details=details
+        ) from None
 
 
 class ClientAccount(BaseModel):
@@ -102,8 +173,8 @@ class TaxCodeIn(Strict):
     direction: Literal["input", "output", "none"]
     base_rate: Rate = Field(Decimal(100), description="Share of the base the rate applies to, in percent")
     account_code: str | None = Field(None, description="Account the VAT amount is posted to")
-    valid_from: date | None = None
-    valid_to: date | None = None
+    valid_from: Day | None = None
+    valid_to: Day | None = None
 
     @model_validator(mode="after")
     def _period(self) -> TaxCodeIn:
@@ -139,8 +210,8 @@ class DimensionRef(Strict):
 class RelatedObjectIn(Strict):
     id: int | None = Field(None, gt=0)
     document_number: str | None = Field(None, max_length=64)
-    document_date: date | None = None
-    due_date: date | None = None
+    document_date: Day | None = None
+    due_date: Day | None = None
     payment_ref: str | None = Field(None, max_length=64)
     document_type: str | None = Field(None, max_length=40, pattern=r"^[A-Z_]+$")
     business_partner_id: int | None = Field(None, gt=0)
@@ -160,7 +231,8 @@ class JournalLineIn(Strict):
     currency_amount: Money | None = Field(
         None, description="Amount in currency_code (signed, debit positive)"
     )
-    exchange_rate: Decimal | None = Field(None, gt=0, max_digits=18, decimal_places=6)
+    # Below 10^9: currency_amount x exchange_rate then stays within Decimal's 28 digits at øre precision.
+    exchange_rate: Decimal | None = Field(None, gt=0, lt=RATE_LIMIT, max_digits=15, decimal_places=6)
     tax_code: str | None = Field(None, max_length=20)
     tax_base_amount: Money | None = None
     tax_amount: Money | None = None
@@ -182,7 +254,7 @@ class JournalLineIn(Strict):
 
 
 class JournalEntryIn(Strict):
-    posting_date: date
+    posting_date: Day
     description: str | None = Field(None, max_length=512)
     voucher_id: int | None = Field(None, gt=0)
     sequence_number: int | None = Field(None, gt=0, description="Assigned in order when omitted")
@@ -199,7 +271,7 @@ class JournalEntriesIn(Strict):
 
 class CancelIn(Strict):
     client_account_id: int = Field(gt=0)
-    cancel_date: date | None = Field(
+    cancel_date: Day | None = Field(
         None, description="Date of the reversing entry; the original's by default"
     )
     reason: str | None = Field(None, max_length=512)
@@ -221,6 +293,12 @@ class ReconcileIn(Strict):
     client_account_id: int = Field(gt=0)
     lines: list[ReconcileLineIn] = Field(min_length=2, max_length=1000)
     reference: str | None = Field(None, max_length=64)
+    reconciled_on: date | None = Field(
+        None,
+        alias="date",
+        description="Day from which the reconciliation counts in reports (inclusive); not before the "
+        "latest posting date of its lines, which is the default",
+    )
 
 
 class DraftEditIn(Strict):

@@ -37,6 +37,9 @@ LINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reversal_of", "BIGINT"),  # the entry a cancellation reverses
     ("batch_id", "VARCHAR"),
     ("created_at", "TIMESTAMP"),
+    # Added later (older segments read them as NULL, see query._source):
+    ("voucher_type", "VARCHAR"),  # the entry's SAF-T VoucherType, as imported
+    ("line_due_date", "DATE"),  # the line's own due date (SAF-T Line/DueDate), as imported
 )
 
 FACT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -47,6 +50,9 @@ FACT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("amount", "DECIMAL(18,2)"),
     ("ref", "VARCHAR"),
     ("created_at", "TIMESTAMP"),
+    # reconcile/unreconcile: the day from which the fact counts in reports (older facts: NULL, read as the
+    # latest posting date of the lines of their reconciliation, see query._resolved).
+    ("effective_date", "DATE"),
 )
 
 LINE_NAMES = tuple(name for name, _ in LINE_COLUMNS)

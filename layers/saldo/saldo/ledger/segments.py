@@ -91,7 +91,9 @@ def merge_parquet(sources: Sequence[Path], target: Path, order_by: str) -> int:
     con = duckdb.connect()
     try:
         con.execute(
-            f"COPY (SELECT * FROM read_parquet([{files}]) ORDER BY {order_by}) TO '{target}' "
+            # By name: segments written before a column was added lack it.
+            f"COPY (SELECT * FROM read_parquet([{files}], union_by_name = true) ORDER BY {order_by}) "
+            f"TO '{target}' "
             "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
         )
         return int(con.execute(f"SELECT count(*) FROM read_parquet('{target}')").fetchone()[0])

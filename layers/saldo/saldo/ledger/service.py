@@ -13,10 +13,10 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from saldo.errors import NotFound, Unprocessable
+from saldo.errors import Forbidden, NotFound, Unprocessable
 from saldo.ledger import posting
 from saldo.ledger.entries import as_entry_in, load_entry
-from saldo.ledger.masterdata import MasterData
+from saldo.ledger.masterdata import MasterData, UpsertSummary
 from saldo.ledger.models import (
     AccountIn,
     BusinessPartnerIn,
@@ -29,6 +29,7 @@ from saldo.ledger.models import (
     JournalEntriesIn,
     ReconcileIn,
     TaxCodeIn,
+    check_patched_account,
 )
 from saldo.ledger.query import LedgerView, open_view
 from saldo.ledger.store import COMPACT_AFTER, Change, LedgerStore, Manifest
@@ -89,17 +90,21 @@ class LedgerService:
     def client_account(self, account_id: int) -> ClientAccount:
         account = self.repo.get(self.org_id, account_id)
         if account is None:
-            raise NotFound(f"Client account {account_id} not found")
+            raise Forbidden(f"No access to client account {account_id}")  # as reports and SAF-T answer
         return account
 
     def list_client_accounts(self, allowed: frozenset[int] | None) -> list[ClientAccount]:
         return [a for a in self.repo.list(self.org_id) if allowed is None or a.id in allowed]
 
     def patch_client_account(self, account_id: int, patch: ClientAccountPatch) -> ClientAccount:
+        current = self.repo.record(self.org_id, account_id)
+        if current is None:
+            raise Forbidden(f"No access to client account {account_id}")
         changes = patch.model_dump(exclude_unset=True)
+        check_patched_account(current, changes)  # the merged record must be whole: else 422, nothing written
         account = self.repo.update(self.org_id, account_id, changes)
         if account is None:
-            raise NotFound(f"Client account {account_id} not found")
+            raise Forbidden(f"No access to client account {account_id}")
         self.publish(
             "ClientAccountChanged",
             {
@@ -118,7 +123,7 @@ class LedgerService:
     def master(self, account_id: int) -> MasterData:
         return self.store.master(self.store.manifest(self.org_id, account_id))
 
-    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> list[dict[str, Any]]:
+    def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> UpsertSummary:
         self.client_account(account_id)
         upserts = {
             "accounts": (AccountIn, MasterData.upsert_accounts),
@@ -141,8 +146,9 @@ class LedgerService:
                                 }
                             ],
                         )
-            result = upsert(master, items)
-            return Change(master=master, result=result)
+            summary = upsert(master, items)
+            # Nothing new: keep the stored document instead of writing an identical copy.
+            return Change(master=master if summary.changed else None, result=summary)
 
         result = self.store.commit(self.org_id, account_id, build)
         self._changed(account_id, "masterdata", {"kind": kind, "count": len(items)})
@@ -248,7 +254,8 @@ class LedgerService:
         found = {
             r["line_uid"]: r
             for r in view.dicts(
-                "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft FROM lines "
+                "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft, posting_date "
+                "FROM lines "
                 "WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
                 [ids],
             )
@@ -285,17 +292,33 @@ class LedgerService:
             problems.append(
                 {"field": "lines", "message": f"matched debits and credits differ by {signed_total}"}
             )
+        # A reconciliation counts in reports from its date: by default the day its last line is posted,
+        # never earlier (a line cannot be settled by one not yet posted).
+        latest = max((r["posting_date"] for r in found.values()), default=None)
+        if not problems and data.reconciled_on is not None and data.reconciled_on < latest:
+            problems.append(
+                {
+                    "field": "date",
+                    "message": f"{data.reconciled_on} is before the latest line's date {latest}",
+                }
+            )
         if problems:
             raise Unprocessable(f"{problems[0]['field']}: {problems[0]['message']}", details=problems)
         reference = data.reference or uuid.uuid4().hex[:12]
         now = datetime.now(UTC).replace(tzinfo=None)
+        effective = data.reconciled_on or latest
 
         def build(manifest: Manifest, master: MasterData) -> Change:
             facts = [
-                _fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now)
+                {
+                    **_fact("reconcile", line_uid=line.line_id, amount=line.amount, ref=reference, at=now),
+                    "effective_date": effective,
+                }
                 for line in data.lines
             ]
-            return Change(facts=facts, result={"reference": reference, "lines": len(facts)})
+            return Change(
+                facts=facts, result={"reference": reference, "lines": len(facts), "date": effective}
+            )
 
         result = self.store.commit(self.org_id, account.id, build)
         self._changed(account.id, "lines_reconciled", result)

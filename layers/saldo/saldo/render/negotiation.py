@@ -241,6 +241,9 @@ def report_filename(
     return f"{'_'.join(parts)}.{ext}"
 
 
+_QUOTE_BREAKERS = re.compile(r'["\\;%]')
+
+
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """A ``Content-Disposition`` value per RFC 6266, with RFC 5987 ``filename*`` for non-ASCII names.
 
@@ -253,8 +256,8 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip().strip(".")
     if not name:
         name = "download"
+    if name.isascii() and not _QUOTE_BREAKERS.search(name):
+        return f'{disposition}; filename="{name}"'  # plain ASCII, spaces included, fits a quoted-string
     fallback = ascii_fallback(name)
-    if name == fallback:
-        return f'{disposition}; filename="{fallback}"'
     encoded = quote(name, safe="!#$&+-.^_`|~")
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

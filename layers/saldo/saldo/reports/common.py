@@ -9,7 +9,7 @@ from typing import Any
 
 from saldo.errors import BadRequest
 from saldo.ledger.models import DIMENSION_TYPES
-from saldo.ledger.query import LedgerView
+from saldo.ledger.query import LedgerView, reconciled_as_of
 
 ZERO = Decimal("0.00")
 
@@ -24,7 +24,12 @@ def parse_dimensions(value: str | None) -> dict[str, set[int]]:
         if not part:
             continue
         dim_type, sep, dim_id = part.partition(":")
-        if not sep or dim_type not in DIMENSION_TYPES or not dim_id.isdigit():
+        if (
+            not sep
+            or dim_type not in DIMENSION_TYPES
+            or not (dim_id.isascii() and dim_id.isdigit())
+            or len(dim_id) > 18
+        ):
             raise BadRequest(
                 f"Invalid dimension '{part}': use type:id with type one of {', '.join(DIMENSION_TYPES)}"
             )
@@ -89,8 +94,9 @@ class LineFilter:
         )
         return "lines" if line_level else "daily"
 
-    def sql(self, alias: str = "l") -> tuple[str, list[Any]]:
-        """The WHERE condition and its parameters.
+    def sql(self, alias: str = "l", reconciled_until: date | None = None) -> tuple[str, list[Any]]:
+        """The WHERE condition and its parameters. A line counts as reconciled by the reconciliations
+        that count on or before `date_to` (`reconciled_until`: the view's latest, see reconciled_as_of).
 
         Lists are matched with `list_contains`, not `IN (SELECT unnest(?))`: no join, so a scan keeps the
         table's order (general-ledger pages rely on it) and the filter is cheaper. Only free text needs
@@ -110,7 +116,9 @@ class LineFilter:
         if not self.include_cancelled:
             where.append(f"NOT {a}.cancelled")
         if not self.include_reconciled:
-            where.append(f"NOT ({a}.amount <> 0 AND {a}.reconciled_amount >= abs({a}.amount))")
+            reconciled, reconciled_params = reconciled_as_of(a, self.date_to, reconciled_until)
+            where.append(f"NOT ({a}.amount <> 0 AND {reconciled} >= abs({a}.amount))")
+            params.extend(reconciled_params)
         for dim_type, ids in sorted(self.dimensions.items()):
             keys = [f"{dim_type}:{i}" for i in sorted(ids)]
             where.append(

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from saldo.ledger.query import LedgerView
+from saldo.ledger.query import OPEN_ITEM_LINES, LedgerView
 from saldo.render import Column, Document, ReportMeta, Row, Text, account_group_path, grouped_rows
 from saldo.render.formats import Language, month_name
 from saldo.reports.common import LineFilter
@@ -224,7 +224,12 @@ def ledger_document(
     names = {code: a["name"] for code, a in view.master.accounts.items()}
 
     def rows() -> Iterable[Row]:
-        items = iter_rows(view, flt, order="partner" if open_items else "account")
+        items = iter_rows(
+            view,
+            flt,
+            order="partner" if open_items else "account",
+            table=OPEN_ITEM_LINES if open_items else "lines",
+        )
         if open_items:
             path = lambda r: [((str(_partner_id(r) or "")), _partner_name(view, r, lang))]  # noqa: E731
             sums = ["debit", "credit", "open_amount"]

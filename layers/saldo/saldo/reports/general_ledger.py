@@ -12,18 +12,21 @@ from collections.abc import Iterator
 from typing import Any
 
 from saldo.jsonenc import RawJSON
-from saldo.ledger.query import LedgerView
+from saldo.ledger.query import LedgerView, reconciled_as_of
 from saldo.reports.common import LineFilter
 
-ROW_SQL = """
+ROW_SQL_TEMPLATE = """
 SELECT l.line_uid, l.line_id, l.posting_date, l.account_code, l.description, l.debit, l.credit, l.amount,
        l.currency_code, l.currency_amount, l.exchange_rate, l.tax_code, l.tax_base_amount, l.tax_amount,
-       l.reconciled_amount, l.sequence_number, l.relation_type, l.relation_id, l.dimensions,
+       {reconciled} AS reconciled_amount, l.sequence_number, l.relation_type, l.relation_id, l.dimensions,
        l.entry_id, l.cancelled, l.is_draft, l.voucher_id, l.entry_description,
        l.ro_id, l.ro_document_number, l.ro_document_date, l.ro_due_date, l.ro_payment_ref, l.ro_document_type,
        l.ro_business_partner_id, l.created_by_id, l.created_by_name
-FROM lines l
+FROM {table} l
 """
+# A line's reconciled amount as of the report's last day (see query.reconciled_as_of); these constants
+# read the stored total.
+ROW_SQL = ROW_SQL_TEMPLATE.format(reconciled="l.reconciled_amount", table="lines")
 
 
 def _dims(keys: list[str]) -> list[dict[str, Any]]:
@@ -119,13 +122,13 @@ def gl_row(r: tuple[Any, ...], view: LedgerView) -> dict[str, Any]:
 
 # The same object as `gl_row`, built by DuckDB as JSON text: a page of 1,000 rows is some 45,000 values,
 # which would otherwise each become a Python object and be serialised again. A test holds the two equal.
-ROW_JSON = """to_json(struct_pack(
+ROW_JSON_TEMPLATE = """to_json(struct_pack(
     id := l.line_uid, line_id := l.line_id, posting_date := l.posting_date, account_id := a.account_id,
     account_code := l.account_code, description := coalesce(l.description, l.entry_description),
     debit := l.debit, credit := l.credit, debit_amount := l.amount, currency_code := l.currency_code,
     currency_amount := l.currency_amount, exchange_rate := l.exchange_rate, tax_code := l.tax_code,
     tax_base_amount := l.tax_base_amount, tax_amount := l.tax_amount,
-    reconciled_amount := l.reconciled_amount,
+    reconciled_amount := {reconciled},
     sequence_number := l.sequence_number, relation_type := l.relation_type, relation_id := l.relation_id,
     dimensions := list_transform(coalesce(l.dimensions, []), lambda k: struct_pack(
         type := split_part(k, ':', 1), id := split_part(k, ':', 2)::BIGINT)),
@@ -142,6 +145,7 @@ ROW_JSON = """to_json(struct_pack(
                     THEN struct_pack(id := l.ro_business_partner_id, name := p.name) END) END,
         created_by := CASE WHEN l.created_by_id IS NOT NULL
             THEN struct_pack(id := l.created_by_id, full_name := l.created_by_name) END)))"""
+ROW_JSON = ROW_JSON_TEMPLATE.format(reconciled="l.reconciled_amount")
 JSON_JOINS = """LEFT JOIN accounts a ON a.code = l.account_code
 LEFT JOIN partners p ON p.id = l.ro_business_partner_id"""
 
@@ -150,8 +154,9 @@ def page(
     view: LedgerView, flt: LineFilter, *, page_no: int, per_page: int, table: str = "lines"
 ) -> dict[str, Any]:
     """One page of rows of `table` (`lines` or a copy of some of them, in rn order); `data` is JSON text
-    (`RawJSON`) for the response."""
-    where, params = flt.sql()
+    (`RawJSON`) for the response. `reconciled_amount` is as of the filter's last day."""
+    where, params = flt.sql(reconciled_until=view.reconciled_until)
+    reconciled, reconciled_params = reconciled_as_of("l", flt.date_to, view.reconciled_until)
     records = view.rows(f"SELECT count(*) FROM {table} l WHERE {where}", params)[0][0]
     # `lines` is stored in rn order and a scan with a plain filter keeps that order, so LIMIT/OFFSET
     # without ORDER BY streams to the page instead of sorting every matching row number. A subquery in
@@ -165,9 +170,10 @@ def page(
     data = "[]"
     if first is not None:
         data = view.rows(
-            f"SELECT '[' || string_agg(j, ', ' ORDER BY rn) || ']' FROM (SELECT l.rn, {ROW_JSON} AS j "
+            f"SELECT '[' || string_agg(j, ', ' ORDER BY rn) || ']' FROM (SELECT l.rn, "
+            f"{ROW_JSON_TEMPLATE.format(reconciled=reconciled)} AS j "
             f"FROM {table} l {JSON_JOINS} WHERE {where} AND l.rn BETWEEN ? AND ?)",
-            [*params, first, last],
+            [*reconciled_params, *params, first, last],
         )[0][0]
     return {
         "meta": {
@@ -189,14 +195,16 @@ ORDERS = {
 
 
 def iter_rows(
-    view: LedgerView, flt: LineFilter, order: str = "date", batch: int = 10_000
+    view: LedgerView, flt: LineFilter, order: str = "date", batch: int = 10_000, table: str = "lines"
 ) -> Iterator[dict[str, Any]]:
     """Every matching row, streamed in batches: a document of a whole ledger never holds it all at once."""
-    where, params = flt.sql()
+    where, params = flt.sql(reconciled_until=view.reconciled_until)
+    reconciled, reconciled_params = reconciled_as_of("l", flt.date_to, view.reconciled_until)
+    sql = ROW_SQL_TEMPLATE.format(reconciled=reconciled, table=table)
     with view.lock:
         cur = view.con.cursor()
     try:
-        cur.execute(f"{ROW_SQL} WHERE {where}{ORDERS[order]}", params)
+        cur.execute(f"{sql} WHERE {where}{ORDERS[order]}", [*reconciled_params, *params])
         while True:
             chunk = cur.fetchmany(batch)
             if not chunk:
@@ -207,9 +215,9 @@ def iter_rows(
         cur.close()
 
 
-def count_rows(view: LedgerView, flt: LineFilter) -> int:
-    where, params = flt.sql()
-    return int(view.rows(f"SELECT count(*) FROM lines l WHERE {where}", params)[0][0])
+def count_rows(view: LedgerView, flt: LineFilter, table: str = "lines") -> int:
+    where, params = flt.sql(reconciled_until=view.reconciled_until)
+    return int(view.rows(f"SELECT count(*) FROM {table} l WHERE {where}", params)[0][0])
 
 
 def general_ledger(

@@ -1,9 +1,11 @@
 """Accounts receivable (control account 1500) and payable (2400): the ledger's lines on the control
 account with their reconciliation, and an optional ageing of what is still open.
 
-A line's open amount is its amount less what has been reconciled against it. Reconciliations match
-debits with credits on the same account, so the open amounts of all lines plus the opening balance
-equal the control account's balance: the ageing buckets always sum to it.
+A line's open amount is its amount less what has been reconciled against it as of the report's last day
+(a reconciliation counts from its date on). Reconciliations match debits with credits on the same account,
+so the open amounts of all lines plus the opening balance equal the control account's balance: the ageing
+buckets always sum to it. A party's share of the opening balance (from a SAF-T import) is an open item of
+that party, dated the opening date; whatever of the opening no party holds is the `opening_balance` bucket.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Literal
 
 from saldo.errors import BadRequest
 from saldo.ledger.accountplan import CONTROL_ACCOUNTS
-from saldo.ledger.query import OPEN_ITEM_LINES, LedgerView
+from saldo.ledger.query import OPEN_ITEM_LINES, LedgerView, reconciled_as_of
 from saldo.reports.common import ZERO, LineFilter
 from saldo.reports.general_ledger import page
 
@@ -48,7 +50,9 @@ def ageing(
         account_codes=accounts,
         business_partner_id=business_partner_id,
     )
-    where, params = flt.sql()
+    where, params = flt.sql(reconciled_until=view.reconciled_until)
+    # What is open as of the day: only reconciliations that count on or before it settle anything.
+    reconciled, reconciled_params = reconciled_as_of("l", as_of, view.reconciled_until)
     basis_sql = (
         "coalesce(l.ro_due_date, l.ro_document_date, l.posting_date)"
         if basis == "due_date"
@@ -58,15 +62,17 @@ def ageing(
     rows = view.rows(
         f"""
         SELECT date_diff('day', {basis_sql}, ?::DATE) AS days,
-               sum(l.amount - sign(l.amount) * l.reconciled_amount) AS open_amount, sum(l.amount) AS moved
+               sum(l.amount - sign(l.amount) * {reconciled}) AS open_amount, sum(l.amount) AS moved,
+               coalesce(sum(l.amount) FILTER (WHERE l.line_uid IS NULL), 0) AS attributed
         FROM {OPEN_ITEM_LINES} l WHERE {where} GROUP BY ALL""",
-        [as_of, *params],
+        [as_of, *reconciled_params, *params],
     )
     labels = ["not_due"] + [f"{lo + 1}-{hi}" for lo, hi in pairwise(edges)] + [f"{edges[-1] + 1}+"]
     amounts = dict.fromkeys(labels, ZERO)
-    moved = ZERO
-    for days, amount, moved_at_age in rows:
+    moved = attributed = ZERO
+    for days, amount, moved_at_age, attributed_at_age in rows:
         moved += moved_at_age
+        attributed += attributed_at_age
         if days <= edges[0]:
             label = "not_due"
         else:
@@ -78,8 +84,14 @@ def ageing(
         amounts[label] += amount or ZERO
     opening = ZERO
     if business_partner_id is None:
-        opening = sum(
-            (view.master.accounts[c]["opening_balance"] for c in accounts if c in view.master.accounts), ZERO
+        # What the parties' opening items (the rows without a line id above) leave of the
+        # accounts' opening balances: nothing, when the parties' shares add up to them.
+        opening = (
+            sum(
+                (view.master.accounts[c]["opening_balance"] for c in accounts if c in view.master.accounts),
+                ZERO,
+            )
+            - attributed
         )
     buckets = [{"bucket": label, "amount": amounts[label]} for label in labels]
     if opening:

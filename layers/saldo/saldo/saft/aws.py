@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 from saldo import jsonenc
 from saldo.adapters.clients import client
 from saldo.config import settings
+from saldo.render.negotiation import content_disposition
 from saldo.saft.safety import Source
 
 RUNNING = "RUNNING"
@@ -273,7 +274,7 @@ def presign_get(
 ) -> str:
     params: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if file_name:
-        params["ResponseContentDisposition"] = f'attachment; filename="{file_name}"'
+        params["ResponseContentDisposition"] = content_disposition(file_name)
     return client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
 
 

@@ -29,7 +29,13 @@ from decimal import Decimal
 from typing import Any, BinaryIO
 
 from saldo.ledger.query import LedgerView
-from saldo.saft.mapping import DEFAULT_ANALYSIS_TYPES, derive_grouping, extras_of, one_line_address
+from saldo.saft.mapping import (
+    DEFAULT_ANALYSIS_TYPES,
+    SAFT_BATCH,
+    derive_grouping,
+    extras_of,
+    one_line_address,
+)
 from saldo.saft.writer import Rendered, TransactionText, neg, parties_xml, tax_head_xml, write_saft
 
 ZERO = Decimal("0.00")
@@ -46,11 +52,16 @@ def _txt(column: str) -> str:
 
 
 # A transaction's own fields, packed into one text: voucher, posting date, entry date (SystemEntryDate),
-# SourceID, VoucherType, BatchID and the entry's description (last, so it may hold anything).
+# SourceID, VoucherType (as imported, else the related object's document type), BatchID and the entry's
+# description (last, so it may hold anything).
 HEAD_SQL = f"""coalesce(voucher_id::VARCHAR, 'None') || chr(31) || posting_date::VARCHAR || chr(31)
     || coalesce(created_at::DATE::VARCHAR, '') || chr(31) || {_txt("created_by_name")} || chr(31)
-    || {_txt("ro_document_type")} || chr(31) || {_txt("batch_id")} || chr(31)
+    || {_txt("coalesce(voucher_type, ro_document_type)")} || chr(31) || {_txt("batch_id")} || chr(31)
     || coalesce(entry_description, '')"""
+
+# A line's DueDate: an imported line's own (SAF-T has due dates per line only, and the import spreads a
+# voucher's single one over its lines' related object); else the entry's related object's.
+DUE_DATE = f"(CASE WHEN starts_with(batch_id, '{SAFT_BATCH}') THEN line_due_date ELSE ro_due_date END)"
 
 # One row per line in the file's order, with few columns (each column costs the Python client time
 # on every row): numbers and dates come formatted by DuckDB, packed into texts that Python splits.
@@ -77,7 +88,7 @@ SELECT entry_id,
                    THEN coalesce(tax_base_amount::VARCHAR, '') || chr(31)
                         || coalesce(tax_amount::VARCHAR, '0.00')
                    ELSE chr(31) END || chr(31)
-           || coalesce(ro_due_date::VARCHAR, '') || chr(31) || {_txt("ro_document_number")} || chr(31)
+           || coalesce({DUE_DATE}::VARCHAR, '') || chr(31) || {_txt("ro_document_number")} || chr(31)
            || {_txt("ro_payment_ref")} || chr(31) || CASE WHEN tax_code <> '' THEN tax_code ELSE '' END
 FROM lines
 WHERE NOT is_draft AND posting_date BETWEEN $date_from AND $date_to

@@ -51,6 +51,7 @@ from saldo.saft.codes import STANDARD_TAX_CODES
 from saldo.saft.mapping import (
     CODE_RE,
     DEFAULT_ANALYSIS_TYPES,
+    SAFT_BATCH,
     extras_of,
     first,
     guess_dimension_type,
@@ -132,6 +133,7 @@ _TX_COLUMNS = {
     "created_by_name": "VARCHAR",
     "doc_type": "VARCHAR",
     "partners_ix": "INTEGER",
+    "voucher_type": "VARCHAR",
 }
 _LINE_COLUMNS = {
     "tx": "BIGINT",
@@ -151,6 +153,7 @@ _LINE_COLUMNS = {
     "ro_document_number": "VARCHAR",
     "ro_due_date": "DATE",
     "ro_payment_ref": "VARCHAR",
+    "line_due_date": "DATE",
 }
 
 
@@ -271,6 +274,7 @@ class Spill:
                     (line.reference_number or entry_ref or "")[:64] or None,
                     line.due_date or entry_due,
                     (line.cid or entry_cid or "")[:64] or None,
+                    line.due_date,  # the line's own, as the file has it (the export writes it back)
                 )
             )
         self._lines_csv(rows)
@@ -286,6 +290,7 @@ class Spill:
                 source[:256] if source else None,
                 tx.voucher_type if tx.voucher_type and DOC_TYPE_RE.match(tx.voucher_type) else None,
                 self.partners.ix(frozenset(parties)) if entry_ref is not None else None,
+                tx.voucher_type or None,  # as in the file, whatever its form (the export writes it back)
             )
         )
         self.transactions += 1
@@ -454,6 +459,8 @@ _SEGMENT_EXPRESSIONS = {
     "reversal_of": "NULL",
     "batch_id": "$batch_id",
     "created_at": "$created_at",
+    "voucher_type": "t.voucher_type",
+    "line_due_date": "l.line_due_date",
 }
 
 
@@ -776,6 +783,9 @@ def apply_master(
             if opening:
                 ext.setdefault("opening", {}).update({accounts.get(k, k): v for k, v in opening.items()})
     master.upsert_business_partners(partner_items)
+    if set_opening and c.start_date() is not None:
+        # The day the parties' opening balances are dated in open-item reports (MasterData.party_openings).
+        extras["opening_date"] = c.start_date().isoformat()
     # Partners from the JSON API are referred to by their id.
     for pid, bp in master.business_partners.items():
         for kind in ("customer", "supplier"):
@@ -1025,7 +1035,7 @@ class Importer:
                 first_entry_id=counters.next_entry_id,
                 first_line_uid=counters.next_line_uid,
                 first_sequence=counters.next_sequence,
-                batch_id=f"saft:{req.import_id}"[:64],
+                batch_id=f"{SAFT_BATCH}{req.import_id}"[:64],
                 created_at=now,
             )
             counters.next_entry_id += c.transactions

@@ -23,6 +23,7 @@ from saldo.errors import NotFound
 from saldo.jobs import PermanentJobError, register
 from saldo.ledger.query import stream_view
 from saldo.observability import count
+from saldo.render.negotiation import content_disposition
 from saldo.saft import aws
 from saldo.saft.exporter import export_saft, file_name
 from saldo.saft.importer import Importer, ImportRequest
@@ -171,7 +172,7 @@ def run_export(message: dict[str, Any]) -> None:
         size = path.stat().st_size
         with path.open("rb") as fh:
             aws.put_object(
-                settings().document_bucket, key, fh, "application/zip", f'attachment; filename="{zip_name}"'
+                settings().document_bucket, key, fh, "application/zip", content_disposition(zip_name)
             )
     url = aws.presign_get(settings().document_bucket, key, aws.EMAIL_LINK_SECONDS, zip_name)
     count("ExportBytes", size, MetricUnit.Bytes)

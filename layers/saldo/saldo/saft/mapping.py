@@ -24,6 +24,8 @@ from typing import Any
 
 from saldo.saft.codes import GROUPING_CATEGORIES_130, NAERINGSSPESIFIKASJON
 
+#: The batch id of the lines an import writes starts with this (the export knows them by it).
+SAFT_BATCH = "saft:"
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
 MAX_ID = 2**53  # ids stay exact in JSON clients
 

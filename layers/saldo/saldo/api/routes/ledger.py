@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import math
+from typing import Annotated, Any, ClassVar
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path
-from pydantic import BaseModel, Field
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from pydantic import BaseModel, Field, field_validator
+from pydantic_core import PydanticCustomError
 
-from saldo import jsonenc
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
 from saldo.api.schemas import (
@@ -126,53 +127,100 @@ def get_client_account(id: ClientAccountId):
     ),
 )
 def patch_client_account(id: ClientAccountId, body: ClientAccountPatch):
-    _account(id)
+    _granted(id)  # not _account(): a PATCH must be able to repair a record that no longer loads
     return json_response(200, _service().patch_client_account(id, body))
 
 
 # ------------------------------------------------------------------ master data
-class AccountsIn(BaseModel):
-    items: list[AccountIn] = Field(min_length=1, max_length=20_000)
+# One request carries at most this many items of a kind (and at most the request body limit, 6 MB): a
+# bigger chart is sent in several requests. Counted before the items are validated one by one.
+MAX_ITEMS = {"accounts": 50_000, "tax_codes": 1_000, "dimensions": 50_000, "business_partners": 50_000}
+# Lists are paginated like the general ledger (`page`, `per_page`, meta records/per_page/page/pages).
+# The default page holds a usual chart whole; the largest stays well inside Lambda's 6 MB response.
+DEFAULT_PER_PAGE = 1_000
+MAX_PER_PAGE = 5_000
+
+Page = Annotated[int, Query(ge=1, description="Page number (default 1)")]
+PerPage = Annotated[
+    int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page (default {DEFAULT_PER_PAGE})")
+]
 
 
-class TaxCodesIn(BaseModel):
-    items: list[TaxCodeIn] = Field(min_length=1, max_length=1_000)
+class _Items(BaseModel):
+    kind: ClassVar[str]
+
+    @field_validator("items", mode="before", check_fields=False)
+    @classmethod
+    def _at_most(cls, items: Any) -> Any:
+        limit = MAX_ITEMS[cls.kind]
+        if isinstance(items, list) and len(items) > limit:
+            raise PydanticCustomError(
+                "too_many_items",
+                "{count} items in one request; at most {limit} are accepted: send the rest in further "
+                "requests (each upserts by its key)",
+                {"count": len(items), "limit": f"{limit:,}"},
+            )
+        return items
 
 
-class DimensionsIn(BaseModel):
-    items: list[DimensionIn] = Field(min_length=1, max_length=50_000)
+class AccountsIn(_Items):
+    kind: ClassVar[str] = "accounts"
+    items: list[AccountIn] = Field(min_length=1)
 
 
-class BusinessPartnersIn(BaseModel):
-    items: list[BusinessPartnerIn] = Field(min_length=1, max_length=50_000)
+class TaxCodesIn(_Items):
+    kind: ClassVar[str] = "tax_codes"
+    items: list[TaxCodeIn] = Field(min_length=1)
 
 
-def _master_list(client_account_id: int, kind: str) -> list[dict[str, Any]]:
+class DimensionsIn(_Items):
+    kind: ClassVar[str] = "dimensions"
+    items: list[DimensionIn] = Field(min_length=1)
+
+
+class BusinessPartnersIn(_Items):
+    kind: ClassVar[str] = "business_partners"
+    items: list[BusinessPartnerIn] = Field(min_length=1)
+
+
+class UpsertSummaryOut(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    meta: dict[str, int] = Field(description="records: the number of items in the request")
+
+
+UPSERT_RESPONSES = responses(
+    {200: json_body(UpsertSummaryOut, "What the upsert did")}, body=True, errors=WRITE_ERRORS, e404=E404
+)
+
+
+def _master_list(client_account_id: int, kind: str, page: int, per_page: int) -> Response:
     _account(client_account_id)
     master = _service().master(client_account_id)
-    if kind == "accounts":
-        return [
-            {**a, "code": code, "grouping": master.grouping(code)}
-            for code, a in sorted(master.accounts.items())
-        ]
-    if kind == "business_partners":
-        return [master.business_partners[k] for k in sorted(master.business_partners)]
-    return list(getattr(master, kind).values())
+    records = master.count(kind)
+    data = master.page(kind, page=page, per_page=per_page)
+    meta = {
+        "records": records,
+        "per_page": per_page,
+        "page": page,
+        "pages": math.ceil(records / per_page) if records else 0,
+    }
+    return json_response(200, {"data": data, "meta": meta})
 
 
 def _upsert(client_account_id: int, kind: str, items: list[Any]) -> Response:
+    """A summary, not the stored records: their echo for a big chart would pass Lambda's 6 MB response."""
     _account(client_account_id)
-    saved = _service().upsert_master(client_account_id, kind, items)
-    return json_response(200, {"data": saved, "meta": {"records": len(saved)}})
+    summary = _service().upsert_master(client_account_id, kind, items)
+    return json_response(200, {**summary.as_dict(), "meta": {"records": len(items)}})
 
 
 @router.post(
     "/api/v2/client-accounts/<id>/accounts",
     summary="Upsert chart of accounts (by code)",
     tags=[TAG_MD],
-    responses=responses(
-        {200: json_body(AccountList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
-    ),
+    responses=UPSERT_RESPONSES,
 )
 def upsert_accounts(id: ClientAccountId, body: AccountsIn):
     return _upsert(id, "accounts", body.items)
@@ -180,22 +228,19 @@ def upsert_accounts(id: ClientAccountId, body: AccountsIn):
 
 @router.get(
     "/api/v2/client-accounts/<id>/accounts",
-    summary="Chart of accounts",
+    summary="Chart of accounts, by code",
     tags=[TAG_MD],
-    responses=responses({200: json_body(AccountList, "The items")}, errors=(404,), e404=E404),
+    responses=responses({200: json_body(AccountList, "A page of items")}, errors=(404,), e404=E404),
 )
-def list_accounts(id: ClientAccountId):
-    items = _master_list(id, "accounts")
-    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+def list_accounts(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
+    return _master_list(id, "accounts", page, per_page)
 
 
 @router.post(
     "/api/v2/client-accounts/<id>/tax-codes",
     summary="Upsert tax codes (by code)",
     tags=[TAG_MD],
-    responses=responses(
-        {200: json_body(TaxCodeList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
-    ),
+    responses=UPSERT_RESPONSES,
 )
 def upsert_tax_codes(id: ClientAccountId, body: TaxCodesIn):
     return _upsert(id, "tax_codes", body.items)
@@ -205,20 +250,17 @@ def upsert_tax_codes(id: ClientAccountId, body: TaxCodesIn):
     "/api/v2/client-accounts/<id>/tax-codes",
     summary="Tax codes",
     tags=[TAG_MD],
-    responses=responses({200: json_body(TaxCodeList, "The items")}, errors=(404,), e404=E404),
+    responses=responses({200: json_body(TaxCodeList, "A page of items")}, errors=(404,), e404=E404),
 )
-def list_tax_codes(id: ClientAccountId):
-    items = _master_list(id, "tax_codes")
-    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+def list_tax_codes(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
+    return _master_list(id, "tax_codes", page, per_page)
 
 
 @router.post(
     "/api/v2/client-accounts/<id>/dimensions",
     summary="Upsert dimensions (by type and id)",
     tags=[TAG_MD],
-    responses=responses(
-        {200: json_body(DimensionList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
-    ),
+    responses=UPSERT_RESPONSES,
 )
 def upsert_dimensions(id: ClientAccountId, body: DimensionsIn):
     return _upsert(id, "dimensions", body.items)
@@ -228,20 +270,17 @@ def upsert_dimensions(id: ClientAccountId, body: DimensionsIn):
     "/api/v2/client-accounts/<id>/dimensions",
     summary="Dimensions",
     tags=[TAG_MD],
-    responses=responses({200: json_body(DimensionList, "The items")}, errors=(404,), e404=E404),
+    responses=responses({200: json_body(DimensionList, "A page of items")}, errors=(404,), e404=E404),
 )
-def list_dimensions(id: ClientAccountId):
-    items = _master_list(id, "dimensions")
-    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+def list_dimensions(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
+    return _master_list(id, "dimensions", page, per_page)
 
 
 @router.post(
     "/api/v2/client-accounts/<id>/business-partners",
     summary="Upsert customers and suppliers (by id)",
     tags=[TAG_MD],
-    responses=responses(
-        {200: json_body(BusinessPartnerList, "The saved items")}, body=True, errors=WRITE_ERRORS, e404=E404
-    ),
+    responses=UPSERT_RESPONSES,
 )
 def upsert_business_partners(id: ClientAccountId, body: BusinessPartnersIn):
     return _upsert(id, "business_partners", body.items)
@@ -249,13 +288,12 @@ def upsert_business_partners(id: ClientAccountId, body: BusinessPartnersIn):
 
 @router.get(
     "/api/v2/client-accounts/<id>/business-partners",
-    summary="Customers and suppliers",
+    summary="Customers and suppliers, by id",
     tags=[TAG_MD],
-    responses=responses({200: json_body(BusinessPartnerList, "The items")}, errors=(404,), e404=E404),
+    responses=responses({200: json_body(BusinessPartnerList, "A page of items")}, errors=(404,), e404=E404),
 )
-def list_business_partners(id: ClientAccountId):
-    items = _master_list(id, "business_partners")
-    return json_response(200, {"data": items, "meta": {"records": len(items)}})
+def list_business_partners(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
+    return _master_list(id, "business_partners", page, per_page)
 
 
 # ------------------------------------------------------------------ journal entries
@@ -265,14 +303,16 @@ def list_business_partners(id: ClientAccountId):
     tags=[TAG_JE],
     description="Every entry must balance to the øre and reference existing accounts, "
     "tax codes and dimensions; the whole batch is posted or nothing is. Send an `Idempotency-Key` "
-    "header: a retry with the same key returns the first response instead of posting again.",
+    "header: a retry with the same key and body returns the first response instead of posting again "
+    "(`X-Idempotency-Replayed: true`); another body with the key is 422, a retry while the first runs "
+    "is 409, and a failed request frees its key. Keys are kept 24 hours.",
     responses=responses(
         {
             201: json_body(
                 PostedEntries,
                 "Posted (or the replay of the first response for this Idempotency-Key)",
                 {
-                    "Idempotent-Replayed": header(
+                    "X-Idempotency-Replayed": header(
                         "true when this is the stored response of an earlier request"
                     )
                 },
@@ -288,26 +328,20 @@ def list_business_partners(id: ClientAccountId):
     ),
 )
 def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey = None):
-    from saldo.adapters.idempotency import run_once
+    from saldo.api.idempotency import idempotent_response
 
     if not idempotency_key:
         raise BadRequest("The Idempotency-Key header is required, e.g. a UUID per batch of entries")
     caller = current_caller()
-    _account(body.client_account_id)
-    raw = (router.current_event.body or "").encode()
-    status, text, replayed = run_once(
-        caller.org_id,
-        "journal-entries",
-        idempotency_key,
-        raw,
-        lambda: (201, _service().post_entries(body)),
-        jsonenc.dumps,
-    )
-    return Response(
-        status_code=status,
-        content_type="application/json",
-        body=text,
-        headers={"Idempotent-Replayed": "true" if replayed else "false"},
+    account = _account(body.client_account_id)  # 403/404 before a key is claimed
+    return idempotent_response(
+        scope="journal-entries",
+        key=idempotency_key,
+        org_id=caller.org_id,
+        client_account_id=account.id,
+        request=body,
+        context=getattr(router, "lambda_context", None),
+        action=lambda: (201, _service().post_entries(body)),
     )
 
 

@@ -8,6 +8,8 @@ larger than a Lambda response can carry is stored in S3 and answered with 303 to
 
 from __future__ import annotations
 
+import gzip
+import io
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -16,6 +18,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from saldo import jsonenc
+from saldo.api.app import JSON as JSON_TYPE
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
 from saldo.api.schemas import (
@@ -39,7 +43,15 @@ from saldo.ledger.accountplan import CONTROL_ACCOUNTS
 from saldo.ledger.models import DIMENSION_TYPES
 from saldo.ledger.query import LedgerView
 from saldo.ledger.service import LedgerService
-from saldo.render import Document, Format, negotiate_format, parse_accept_language, render
+from saldo.render import (
+    INLINE_LIMIT,
+    Document,
+    Format,
+    content_disposition,
+    negotiate_format,
+    parse_accept_language,
+    render,
+)
 from saldo.reports import common, documents
 from saldo.reports import jobs as report_jobs
 from saldo.reports.balance_sheet import balance_sheet
@@ -139,7 +151,7 @@ def _lang(fmt: Format) -> Literal["nb", "en"]:
 def _deliver(fmt: Format, period: str, body: Callable[[], Any], document: Callable[[], Document]) -> Response:
     headers = {"X-Report-Period": period}
     if fmt is Format.JSON:
-        return json_response(200, body(), headers)
+        return _deliver_json(body(), headers)
     rendered = render(document(), fmt)
     try:
         if rendered.fits_inline():
@@ -169,6 +181,43 @@ def _deliver(fmt: Format, period: str, body: Callable[[], Any], document: Callab
         )
     finally:
         rendered.cleanup()
+
+
+def _deliver_json(payload: Any, headers: dict[str, str]) -> Response:
+    """A report's JSON, whole: a summary report over a big chart (20,000 accounts: ~9 MB) passes Lambda's
+    6 MB response limit, so a large body is gzipped when the client accepts it (~15 times smaller), else
+    stored and answered with 303 to it, as large documents are."""
+    text = jsonenc.dumps(payload)
+    if len(text) <= INLINE_LIMIT:
+        return Response(status_code=200, content_type=JSON_TYPE, body=text, headers=headers)
+    data = text.encode()
+    if "gzip" in (_header("accept-encoding") or "").lower():
+        packed = gzip.compress(data, compresslevel=5)
+        if len(packed) * 4 // 3 <= INLINE_LIMIT:  # base64 in the Lambda response
+            # The content type goes in as a header, not `content_type`: Powertools would otherwise take
+            # the gzipped bytes for a JSON value to encode; bytes go out base64-encoded.
+            return Response(
+                status_code=200,
+                body=packed,
+                headers={
+                    **headers,
+                    "content-type": JSON_TYPE,
+                    "Content-Encoding": "gzip",
+                    "Vary": "Accept-Encoding",
+                },
+            )
+    from saldo.adapters.outputs import store_output
+
+    filename = "report.json"
+    url = store_output(
+        current_caller().org_id, filename, JSON_TYPE, io.BytesIO(data), content_disposition(filename)
+    )
+    return Response(
+        status_code=303,
+        content_type=JSON_TYPE,
+        body=jsonenc.dumps({"location": url, "size": len(data)}),
+        headers={"Location": url, **headers},
+    )
 
 
 def _deliver_ledger(

@@ -50,7 +50,7 @@ from saldo.errors import (
     Unprocessable,
 )
 from saldo.ledger.models import ClientAccount
-from saldo.render.negotiation import negotiate
+from saldo.render.negotiation import content_disposition, negotiate
 from saldo.tenancy import Caller
 
 router = Router()
@@ -269,7 +269,7 @@ def create_import(
     prefix = f"uploads/saft/{caller.org_id}/{import_id}"
     if content_type == "application/json":
         try:
-            request = UploadRequest.model_validate(json.loads(_body_bytes() or b"{}"))
+            request = UploadRequest.model_validate(jsonenc.loads_request(_body_bytes() or b"{}"))
         except (ValidationError, ValueError) as exc:
             details = (
                 [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()]
@@ -510,7 +510,7 @@ def _export(
             view, out, date_from=start, date_to=end, created=created, software_version=__version__
         )
         size = out.tell()
-        disposition = f'attachment; filename="{summary.file_name}"'
+        disposition = content_disposition(summary.file_name)
         headers = {
             "Content-Disposition": disposition,
             "X-Report-Period": f"{start}/{end}",
