@@ -13,7 +13,9 @@ from saldo import __version__
 TITLE = "Saldo API"
 DESCRIPTION = (
     "Financial reports, SAF-T Financial, template reports and batch reports for Nordic accounting data. "
-    "Authenticate with `Authorization: Bearer <api key>` (the batch API also accepts `lasso-api-key`)."
+    "Authenticate with `Authorization: Bearer <api key>` (the batch API also accepts `lasso-api-key`). "
+    "`X-Organization-Id` may be sent on any authenticated route: it must then be the key's organization "
+    "(else 403)."
 )
 
 
@@ -39,11 +41,9 @@ def openapi_document() -> dict[str, Any]:
     for path, ops in doc.get("paths", {}).items():
         for op in ops.values():
             _tidy_operation(op)
-            if op.get("security") != []:
-                op.setdefault("parameters", []).append(ORG_HEADER)
             if path.startswith("/api/v2/reports/") and "200" in op["responses"]:
                 if "application/pdf" in op["responses"]["200"].get("content", {}):
-                    op["parameters"].append(LANGUAGE_HEADER)
+                    op.setdefault("parameters", []).append(LANGUAGE_HEADER)
                 if "202" in op["responses"] and "jobs" not in path:
                     op["parameters"].append(PREFER_HEADER)
     _drop_unused_schemas(doc)
@@ -51,13 +51,6 @@ def openapi_document() -> dict[str, Any]:
 
 
 # Headers that the resolver or the report routes read from the event rather than from a parameter.
-ORG_HEADER = {
-    "name": "X-Organization-Id",
-    "in": "header",
-    "required": False,
-    "description": "Optional: when sent, it must be the API key's organization (else 403)",
-    "schema": {"type": "string", "maxLength": 64},
-}
 LANGUAGE_HEADER = {
     "name": "Accept-Language",
     "in": "header",
