@@ -183,9 +183,10 @@ UPLOAD_BODY: dict[str, Any] = {
     "required": True,
     "content": {
         "application/json": {"schema": UploadRequest.model_json_schema()},
-        "application/xml": {"schema": {"type": "string", "description": "A SAF-T Financial file"}},
+        # Any bytes are taken and queued (202): the import job checks the file and reports on the import.
+        "application/xml": {"schema": {"description": "A SAF-T Financial file, checked by the import job"}},
         "application/zip": {
-            "schema": {"type": "string", "format": "binary", "description": "Zipped SAF-T files"}
+            "schema": {"description": "Zipped SAF-T files", "contentMediaType": "application/zip"}
         },
     },
 }
