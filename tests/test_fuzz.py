@@ -106,7 +106,6 @@ def schemathesis_command(api_url: str, key: str) -> list[str]:
         phases,
         "--workers",
         "1",
-        "--generation-deterministic",
         "--baseline",
         str(BASELINE),
         "--no-color",
