@@ -7,7 +7,7 @@ SAM := $(SAM_VENV)/bin/sam
 PORT ?= 3000
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install run test lint format pytest template-check build bench clean
+.PHONY: install run test lint format pytest template-check build bench fuzz clean
 
 $(VENV)/.installed: pyproject.toml requirements/dev.txt layers/saldo/requirements.txt layers/saldo/requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,13 @@ template-check: install $(SAM_VENV)/.installed
 ## Build the deployable artefacts without Docker (needs python3.11 on PATH).
 build: $(SAM_VENV)/.installed
 	$(SAM) build --template template.yaml
+
+## The property-based run over the OpenAPI document, longer than the one in `make test` (docs/API.md).
+FUZZ_EXAMPLES ?= 50
+FUZZ_PHASES ?= examples,coverage,fuzzing,stateful
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_PHASES=$(FUZZ_PHASES) FUZZ_TIMEOUT=3600 \
+		$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 ## Benchmarks, not part of `make test` (about 15 min; BENCH_QUICK=1: 100k postings only): docs/BENCHMARKS.md.
 bench: install

@@ -410,7 +410,9 @@ class HttpApi:
                 if self.command != "HEAD":
                     self.wfile.write(response.body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _any
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_QUERY = (
+                _any
+            )
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -13,6 +13,24 @@ from pydantic_core import PydanticCustomError
 
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller
+from saldo.api.schemas import (
+    AccountList,
+    BusinessPartnerList,
+    CancelledEntry,
+    ClientAccountList,
+    DeletedDraft,
+    DimensionList,
+    EditedDraft,
+    JournalEntry,
+    PostedEntries,
+    Reconciliation,
+    RequiredClientAccountId,
+    RequiredIdempotencyKey,
+    TaxCodeList,
+    header,
+    json_body,
+    responses,
+)
 from saldo.errors import BadRequest, Forbidden
 from saldo.ledger.models import (
     AccountIn,
@@ -36,15 +54,11 @@ TAG_JE = "Journal entries"
 
 ClientAccountId = Annotated[int, Path(gt=0, description="Client account id")]
 EntryId = Annotated[int, Path(gt=0, description="Journal entry id")]
-ClientAccountQuery = Annotated[int | None, Query(description="Client account of the entry")]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="idempotency-key",
-        max_length=128,
-        description="Required: a retried request with the same key never posts twice",
-    ),
-]
+ClientAccountQuery = RequiredClientAccountId
+IdempotencyKey = RequiredIdempotencyKey
+#: Every ledger write may lose a race with other writers (or hit the period lock): 409, retry.
+WRITE_ERRORS = (404, 409)
+E404 = "No such client account (or journal entry) in the organization"
 
 
 IfMatch = Annotated[
@@ -93,7 +107,12 @@ def _account(client_account_id: int) -> ClientAccount:
     "/api/v2/client-accounts",
     summary="Create a client account",
     tags=[TAG_CA],
-    responses={201: {"description": "Created", "content": {"application/json": {"model": ClientAccount}}}},
+    responses=responses(
+        {201: json_body(ClientAccount, "Created")},
+        body=True,
+        errors=(409,),
+        e409="A client account with this registration number exists",
+    ),
 )
 def create_client_account(body: ClientAccountIn):
     caller = current_caller()
@@ -102,20 +121,38 @@ def create_client_account(body: ClientAccountIn):
     return json_response(201, _service().create_client_account(body))
 
 
-@router.get("/api/v2/client-accounts", summary="List the client accounts this key can access", tags=[TAG_CA])
+@router.get(
+    "/api/v2/client-accounts",
+    summary="List the client accounts this key can access",
+    tags=[TAG_CA],
+    responses=responses({200: json_body(ClientAccountList, "The client accounts")}),
+)
 def list_client_accounts():
     caller = current_caller()
     accounts = _service().list_client_accounts(caller.client_accounts)
     return json_response(200, {"data": accounts, "meta": {"records": len(accounts)}})
 
 
-@router.get("/api/v2/client-accounts/<id>", summary="Get a client account", tags=[TAG_CA])
+@router.get(
+    "/api/v2/client-accounts/<id>",
+    summary="Get a client account",
+    tags=[TAG_CA],
+    responses=responses({200: json_body(ClientAccount, "The client account")}, errors=(404,), e404=E404),
+)
 def get_client_account(id: ClientAccountId):
     return json_response(200, _account(id))
 
 
 @router.patch(
-    "/api/v2/client-accounts/<id>", summary="Change a client account (name, lock date, ...)", tags=[TAG_CA]
+    "/api/v2/client-accounts/<id>",
+    summary="Change a client account (name, lock date, ...)",
+    tags=[TAG_CA],
+    responses=responses(
+        {200: json_body(ClientAccount, "The changed client account")},
+        body=True,
+        errors=WRITE_ERRORS,
+        e404=E404,
+    ),
 )
 def patch_client_account(id: ClientAccountId, body: ClientAccountPatch):
     _granted(id)  # not _account(): a PATCH must be able to repair a record that no longer loads
@@ -181,9 +218,9 @@ class UpsertSummaryOut(BaseModel):
     meta: dict[str, int] = Field(description="records: the number of items in the request")
 
 
-UPSERT_RESPONSES: dict[int | str, Any] = {
-    200: {"description": "What the upsert did", "content": {"application/json": {"model": UpsertSummaryOut}}}
-}
+UPSERT_RESPONSES = responses(
+    {200: json_body(UpsertSummaryOut, "What the upsert did")}, body=True, errors=WRITE_ERRORS, e404=E404
+)
 
 
 def _master_list(client_account_id: int, kind: str, page: int, per_page: int) -> Response:
@@ -217,7 +254,12 @@ def upsert_accounts(id: ClientAccountId, body: AccountsIn):
     return _upsert(id, "accounts", body.items)
 
 
-@router.get("/api/v2/client-accounts/<id>/accounts", summary="Chart of accounts, by code", tags=[TAG_MD])
+@router.get(
+    "/api/v2/client-accounts/<id>/accounts",
+    summary="Chart of accounts, by code",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(AccountList, "A page of items")}, errors=(404,), e404=E404),
+)
 def list_accounts(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
     return _master_list(id, "accounts", page, per_page)
 
@@ -232,7 +274,12 @@ def upsert_tax_codes(id: ClientAccountId, body: TaxCodesIn):
     return _upsert(id, "tax_codes", body.items)
 
 
-@router.get("/api/v2/client-accounts/<id>/tax-codes", summary="Tax codes", tags=[TAG_MD])
+@router.get(
+    "/api/v2/client-accounts/<id>/tax-codes",
+    summary="Tax codes",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(TaxCodeList, "A page of items")}, errors=(404,), e404=E404),
+)
 def list_tax_codes(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
     return _master_list(id, "tax_codes", page, per_page)
 
@@ -247,7 +294,12 @@ def upsert_dimensions(id: ClientAccountId, body: DimensionsIn):
     return _upsert(id, "dimensions", body.items)
 
 
-@router.get("/api/v2/client-accounts/<id>/dimensions", summary="Dimensions", tags=[TAG_MD])
+@router.get(
+    "/api/v2/client-accounts/<id>/dimensions",
+    summary="Dimensions",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(DimensionList, "A page of items")}, errors=(404,), e404=E404),
+)
 def list_dimensions(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
     return _master_list(id, "dimensions", page, per_page)
 
@@ -263,7 +315,10 @@ def upsert_business_partners(id: ClientAccountId, body: BusinessPartnersIn):
 
 
 @router.get(
-    "/api/v2/client-accounts/<id>/business-partners", summary="Customers and suppliers, by id", tags=[TAG_MD]
+    "/api/v2/client-accounts/<id>/business-partners",
+    summary="Customers and suppliers, by id",
+    tags=[TAG_MD],
+    responses=responses({200: json_body(BusinessPartnerList, "A page of items")}, errors=(404,), e404=E404),
 )
 def list_business_partners(id: ClientAccountId, page: Page = 1, per_page: PerPage = DEFAULT_PER_PAGE):
     return _master_list(id, "business_partners", page, per_page)
@@ -279,6 +334,26 @@ def list_business_partners(id: ClientAccountId, page: Page = 1, per_page: PerPag
     "header: a retry with the same key and body returns the first response instead of posting again "
     "(`X-Idempotency-Replayed: true`); another body with the key is 422, a retry while the first runs "
     "is 409, and a failed request frees its key. Keys are kept 24 hours.",
+    responses=responses(
+        {
+            201: json_body(
+                PostedEntries,
+                "Posted (or the replay of the first response for this Idempotency-Key)",
+                {
+                    "X-Idempotency-Replayed": header(
+                        "true when this is the stored response of an earlier request"
+                    )
+                },
+            )
+        },
+        body=True,
+        errors=WRITE_ERRORS,
+        e400="Invalid header, e.g. no Idempotency-Key",
+        e404=E404,
+        e409="A request with this Idempotency-Key is still running, or the ledger is busy: retry",
+        e422="Invalid entries (unbalanced, unknown accounts, locked period ...) or the Idempotency-Key was "
+        "used with another body",
+    ),
 )
 def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey = None):
     from saldo.api.idempotency import idempotent_response
@@ -298,7 +373,12 @@ def post_journal_entries(body: JournalEntriesIn, idempotency_key: IdempotencyKey
     )
 
 
-@router.get("/api/v2/journal-entries/<entry_id>", summary="Get a journal entry with its lines", tags=[TAG_JE])
+@router.get(
+    "/api/v2/journal-entries/<entry_id>",
+    summary="Get a journal entry with its lines",
+    tags=[TAG_JE],
+    responses=responses({200: json_body(JournalEntry, "The entry")}, errors=(404,), e404=E404),
+)
 def get_journal_entry(entry_id: EntryId, client_account_id: ClientAccountQuery = None):
     account = _account(client_account_id)
     return json_response(200, _service().get_entry(account.id, entry_id))
@@ -308,13 +388,27 @@ def get_journal_entry(entry_id: EntryId, client_account_id: ClientAccountQuery =
     "/api/v2/journal-entries/<entry_id>",
     summary="Edit a draft entry (posted entries are cancelled)",
     tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(EditedDraft, "The draft's new version")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def edit_draft(entry_id: EntryId, body: DraftEditIn, if_match: IfMatch = None):
     _account(body.client_account_id)
     return json_response(200, _service().edit_draft(entry_id, body, _version(if_match)))
 
 
-@router.delete("/api/v2/journal-entries/<entry_id>", summary="Delete a draft entry", tags=[TAG_JE])
+@router.delete(
+    "/api/v2/journal-entries/<entry_id>",
+    summary="Delete a draft entry",
+    tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(DeletedDraft, "Deleted")},
+        errors=(*WRITE_ERRORS, 422),
+        e404=E404,
+        e409="The draft is no longer at the If-Match version, or the ledger is being changed by many writers",
+        e422="The entry is posted (posted entries are cancelled, not deleted), or already deleted",
+    ),
+)
 def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None, if_match: IfMatch = None):
     account = _account(client_account_id)
     return json_response(200, _service().delete_draft(account.id, entry_id, _version(if_match)))
@@ -324,6 +418,9 @@ def delete_draft(entry_id: EntryId, client_account_id: ClientAccountQuery = None
     "/api/v2/journal-entries/<entry_id>/cancel",
     summary="Cancel a posted entry with a reversing entry",
     tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(CancelledEntry, "Cancelled")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def cancel_entry(entry_id: EntryId, body: CancelIn):
     _account(body.client_account_id)
@@ -331,7 +428,12 @@ def cancel_entry(entry_id: EntryId, body: CancelIn):
 
 
 @router.post(
-    "/api/v2/reconciliations", summary="Reconcile lines (match a payment against an invoice)", tags=[TAG_JE]
+    "/api/v2/reconciliations",
+    summary="Reconcile lines (match a payment against an invoice)",
+    tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(Reconciliation, "Reconciled")}, body=True, errors=WRITE_ERRORS, e404=E404
+    ),
 )
 def reconcile(body: ReconcileIn):
     _account(body.client_account_id)
@@ -342,6 +444,13 @@ def reconcile(body: ReconcileIn):
     "/api/v2/reconciliations/<reference>/unreconcile",
     summary="Undo a reconciliation (its lines become open again)",
     tags=[TAG_JE],
+    responses=responses(
+        {200: json_body(Reconciliation, "Undone")},
+        body=True,
+        errors=(*WRITE_ERRORS, 422),
+        e404="No such reconciliation (or client account) in the organization",
+        e422="The reconciliation is already undone",
+    ),
 )
 def unreconcile(reference: ReconciliationReference, body: UnreconcileIn):
     account = _account(body.client_account_id)

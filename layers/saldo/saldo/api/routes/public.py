@@ -51,14 +51,31 @@ def health():
     return json_response(200 if ok else 503, body)
 
 
-@router.get("/openapi.json", summary="OpenAPI 3.1 document", tags=["Service"])
+@router.get(
+    "/openapi.json",
+    summary="OpenAPI 3.1 document",
+    tags=["Service"],
+    responses={
+        200: {"description": "The document", "content": {"application/json": {"schema": {"type": "object"}}}}
+    },
+)
 def openapi():
     from saldo.api.openapi import openapi_json
 
     return Response(status_code=200, content_type="application/json", body=openapi_json())
 
 
-@router.get("/docs", summary="API documentation page", tags=["Service"])
+@router.get(
+    "/docs",
+    summary="API documentation page",
+    tags=["Service"],
+    responses={
+        200: {
+            "description": "A self-contained HTML page",
+            "content": {"text/html": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def docs():
     from saldo.api.openapi import docs_html
     from saldo.api.security import html_headers

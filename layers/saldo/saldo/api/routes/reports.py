@@ -22,9 +22,25 @@ from saldo import jsonenc
 from saldo.api.app import JSON as JSON_TYPE
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller, link
+from saldo.api.schemas import (
+    REQUIRED,
+    BalanceSheet,
+    GeneralLedger,
+    IncomeStatement,
+    IsoDate,
+    OpenItems,
+    ReportJob,
+    RequiredClientAccountId,
+    TrialBalance,
+    VatReport,
+    json_body,
+    report_responses,
+    responses,
+)
 from saldo.api.security import html_headers
 from saldo.errors import BadRequest, Forbidden, NotFound
 from saldo.ledger.accountplan import CONTROL_ACCOUNTS
+from saldo.ledger.models import DIMENSION_TYPES
 from saldo.ledger.query import LedgerView
 from saldo.ledger.service import LedgerService
 from saldo.render import (
@@ -54,11 +70,15 @@ FORMATS_NOTE = (
     "with 303 to a presigned download URL valid for five minutes."
 )
 
-ClientAccountId = Annotated[
-    int | None, Query(description="ID of the client account (required; 403 when missing)")
-]
+ClientAccountId = RequiredClientAccountId
+_DIM = f"(?:{'|'.join(DIMENSION_TYPES)}):[0-9]{{1,18}}"
 Dimensions = Annotated[
-    str | None, Query(description="Comma-separated dimension tuples type:id, e.g. project:1,department:2")
+    str | None,
+    Query(
+        max_length=2000,
+        pattern=rf"^(?:{_DIM}(?:,{_DIM})*)?$",
+        description="Comma-separated dimension tuples type:id, e.g. project:1,department:2",
+    ),
 ]
 IncludeDrafts = Annotated[bool, Query(description="Include draft journal entries")]
 FreeText = Annotated[
@@ -66,23 +86,31 @@ FreeText = Annotated[
     Query(max_length=200, description="Search descriptions, document numbers and business partner names"),
 ]
 GroupBy = Annotated[
-    str | None,
-    Query(
-        description="Group by dimension type: businesspartner, bankacc, project, department, asset, tag, item"
-    ),
+    Literal["", "businesspartner", "bankacc", "project", "department", "asset", "tag", "item"] | None,
+    Query(description="Group by dimension type (empty: no grouping)"),
 ]
-DateFrom = Annotated[date | None, Query(description="Start date YYYY-MM-DD (inclusive)")]
-DateTo = Annotated[date | None, Query(description="End date YYYY-MM-DD (inclusive)")]
+DateFrom = Annotated[IsoDate | None, Query(description="Start date YYYY-MM-DD (inclusive)")]
+DateTo = Annotated[IsoDate | None, Query(description="End date YYYY-MM-DD (inclusive)")]
+PeriodFrom = Annotated[
+    IsoDate | None, Query(description="Start date YYYY-MM-DD (inclusive)", json_schema_extra=REQUIRED)
+]
+PeriodTo = Annotated[
+    IsoDate | None, Query(description="End date YYYY-MM-DD (inclusive)", json_schema_extra=REQUIRED)
+]
 Page = Annotated[
     int, Query(ge=1, le=1_000_000_000, description="Page number (JSON only; documents hold every row)")
 ]
 PerPage = Annotated[int, Query(ge=1, le=10_000, description="Items per page (JSON only)")]
-Codes = Annotated[str | None, Query(description="Comma-separated list")]
+Codes = Annotated[
+    str | None, Query(max_length=2000, pattern=r"^[A-Za-z0-9._ ,-]*$", description="Comma-separated list")
+]
 Aging = Annotated[
     str | None,
     Query(
-        description="Ageing bucket edges in days, e.g. 0,30,60,90; adds a summary whose buckets sum to the "
-        "control account"
+        max_length=200,
+        pattern=r"^[0-9]{1,5}(?:,[0-9]{1,5})*$",
+        description="Ascending ageing bucket edges in days, e.g. 0,30,60,90; adds a summary whose buckets "
+        "sum to the control account",
     ),
 ]
 AgingBasis = Annotated[
@@ -242,6 +270,7 @@ def _queue_document(
     "/api/v2/reports/jobs/<job_id>",
     summary="Status and download link of a queued report document",
     tags=[TAG],
+    responses=responses({200: json_body(ReportJob, "The job")}, errors=(404,)),
 )
 def get_report_job(job_id: Annotated[str, Path(pattern=r"^rj_[0-9a-f]{16}$", description="Job id")]):
     from saldo.adapters import report_jobs as job_items
@@ -263,11 +292,15 @@ def _echo(**filters: Any) -> dict[str, Any]:
 
 
 @router.get(
-    "/api/v2/reports/balance-sheet", summary="Balance sheet at a date", tags=[TAG], description=FORMATS_NOTE
+    "/api/v2/reports/balance-sheet",
+    summary="Balance sheet at a date",
+    tags=[TAG],
+    description=FORMATS_NOTE,
+    responses=report_responses(BalanceSheet),
 )
 def get_balance_sheet(
     client_account_id: ClientAccountId = None,
-    report_date: Annotated[date | None, Query(description="Date (default: today)")] = None,
+    report_date: Annotated[IsoDate | None, Query(description="Date (default: today)")] = None,
     dimensions: Dimensions = None,
     include_drafts: IncludeDrafts = False,
 ):
@@ -297,6 +330,7 @@ def get_balance_sheet(
     summary="Income statement with monthly columns",
     tags=[TAG],
     description=FORMATS_NOTE,
+    responses=report_responses(IncomeStatement),
 )
 def get_income_statement(
     client_account_id: ClientAccountId = None,
@@ -341,11 +375,12 @@ def get_income_statement(
     summary="Trial balance with dimension breakdown",
     tags=[TAG],
     description=FORMATS_NOTE,
+    responses=report_responses(TrialBalance),
 )
 def get_trial_balance(
     client_account_id: ClientAccountId = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
+    date_from: PeriodFrom = None,
+    date_to: PeriodTo = None,
     account_codes: Codes = None,
     dimensions: Dimensions = None,
     include_drafts: IncludeDrafts = False,
@@ -396,6 +431,7 @@ def get_trial_balance(
     summary="General ledger, paginated",
     tags=[TAG],
     description=FORMATS_NOTE,
+    responses=report_responses(GeneralLedger, queued=True),
 )
 def get_general_ledger(
     client_account_id: ClientAccountId = None,
@@ -451,16 +487,20 @@ def get_general_ledger(
     summary="Accounts payable (2400) with open items",
     tags=[TAG],
     description=FORMATS_NOTE,
+    responses=report_responses(OpenItems, queued=True),
 )
 @router.get(
     "/api/v2/reports/accounts-receivable",
     summary="Accounts receivable (1500) with open items",
     tags=[TAG],
     description=FORMATS_NOTE,
+    responses=report_responses(OpenItems, queued=True),
 )
 def get_open_items(
     client_account_id: ClientAccountId = None,
-    business_partner_id: Annotated[int | None, Query(gt=0)] = None,
+    business_partner_id: Annotated[
+        int | None, Query(gt=0, le=2**63 - 1, description="Only this business partner's lines")
+    ] = None,
     date_from: DateFrom = None,
     date_to: DateTo = None,
     free_text: FreeText = None,
@@ -517,14 +557,22 @@ def get_open_items(
 
 
 @router.get(
-    "/api/v2/reports/vat", summary="VAT (MVA) report per tax code", tags=[TAG], description=FORMATS_NOTE
+    "/api/v2/reports/vat",
+    summary="VAT (MVA) report per tax code",
+    tags=[TAG],
+    description=FORMATS_NOTE,
+    responses=report_responses(VatReport),
 )
 def get_vat(
     client_account_id: ClientAccountId = None,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    from_date: Annotated[date | None, Query(description="Alias of date_from (seeds/002)")] = None,
-    to_date: Annotated[date | None, Query(description="Alias of date_to (seeds/002)")] = None,
+    date_from: PeriodFrom = None,
+    date_to: PeriodTo = None,
+    from_date: Annotated[
+        IsoDate | None, Query(deprecated=True, description="Alias of date_from (seeds/002)")
+    ] = None,
+    to_date: Annotated[
+        IsoDate | None, Query(deprecated=True, description="Alias of date_to (seeds/002)")
+    ] = None,
     include_drafts: IncludeDrafts = False,
 ):
     fmt = _format()

@@ -21,11 +21,25 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from saldo import __version__, jsonenc
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller, link
+from saldo.api.schemas import (
+    LOCATION,
+    Export,
+    ExportQueued,
+    ExportRedirect,
+    Import,
+    ImportAwaitingUpload,
+    ImportList,
+    IsoDate,
+    RequiredClientAccountId,
+    header,
+    json_body,
+    responses,
+)
 from saldo.config import settings
 from saldo.errors import (
     BadRequest,
@@ -144,6 +158,9 @@ def _load_import(import_id: str) -> dict[str, Any]:
 class UploadRequest(BaseModel):
     """Ask for presigned upload URLs (the file itself is PUT to them, then the import is started)."""
 
+    # JSON types as the document states them: `0` is not a boolean, "1" is not an id.
+    model_config = ConfigDict(strict=True)
+
     file_names: list[str] = Field(
         min_length=1, max_length=MAX_FILES, description="One name per file: XML or zip, split files in order"
     )
@@ -159,6 +176,20 @@ class UploadRequest(BaseModel):
     @classmethod
     def _names(cls, names: list[str]) -> list[str]:
         return [_safe_name(n, f"file-{i + 1}.xml") for i, n in enumerate(names)]
+
+
+#: The route reads its body itself (a file or JSON), so its request body is declared here.
+UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": UploadRequest.model_json_schema()},
+        # Any bytes are taken and queued (202): the import job checks the file and reports on the import.
+        "application/xml": {"schema": {"description": "A SAF-T Financial file, checked by the import job"}},
+        "application/zip": {
+            "schema": {"description": "Zipped SAF-T files", "contentMediaType": "application/zip"}
+        },
+    },
+}
 
 
 def _check_expected(caller: Caller, client_account_id: int | None) -> None:
@@ -202,6 +233,22 @@ def _header(name: str) -> str:
         "until its status is SUCCEEDED or FAILED."
     ),
     tags=[TAG_IMPORT],
+    responses=responses(
+        {
+            201: json_body(
+                ImportAwaitingUpload,
+                "Upload URLs: PUT the files, then start the import",
+                {"Location": LOCATION},
+            ),
+            202: json_body(Import, "The file is stored and the import queued", {"Location": LOCATION}),
+        },
+        body=True,
+        errors=(404,),
+        e400="An empty body, or invalid base64",
+        e404="No such client account in the organization",
+        e422="Not a SAF-T file's media type, or an invalid upload request",
+    ),
+    openapi_extensions={"requestBody": UPLOAD_BODY},
 )
 def create_import(
     client_account_id: Annotated[
@@ -295,6 +342,12 @@ def create_import(
     "/api/v2/client-accounts/imports/<import_id>/start",
     summary="Start an import once its files are uploaded to the presigned URLs",
     tags=[TAG_IMPORT],
+    responses=responses(
+        {202: json_body(Import, "Queued", {"Location": LOCATION})},
+        errors=(404, 409, 413),
+        e409="Not waiting for uploads (started already), or a file is not uploaded yet",
+        e413="An uploaded file is larger than 5 GB",
+    ),
 )
 def start_import(import_id: ImportId):
     caller = current_caller()
@@ -326,12 +379,18 @@ def start_import(import_id: ImportId):
     "/api/v2/client-accounts/imports/<import_id>",
     summary="An import: status, progress, counts, warnings and errors",
     tags=[TAG_IMPORT],
+    responses=responses({200: json_body(Import, "The import")}, errors=(404,)),
 )
 def get_import(import_id: ImportId):
     return json_response(200, import_resource(_load_import(import_id)))
 
 
-@router.get("/api/v2/client-accounts/imports", summary="The organization's recent imports", tags=[TAG_IMPORT])
+@router.get(
+    "/api/v2/client-accounts/imports",
+    summary="The organization's recent imports",
+    tags=[TAG_IMPORT],
+    responses=responses({200: json_body(ImportList, "The imports, newest first")}),
+)
 def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 50):
     caller = current_caller()
     items = [i for i in _imports().list(caller.org_id, 500) if _visible(i, caller)][:limit]
@@ -343,6 +402,7 @@ def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 50):
     "/api/v2/client-accounts/<id>/imports",
     summary="Imports into a client account",
     tags=[TAG_IMPORT],
+    responses=responses({200: json_body(ImportList, "The imports, newest first")}, errors=(404,)),
 )
 def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query(ge=1, le=100)] = 50):
     caller = current_caller()
@@ -360,6 +420,7 @@ def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query
     "/api/v2/client-accounts/<id>/imports/<import_id>",
     summary="An import into a client account: status, progress, counts, warnings and errors",
     tags=[TAG_IMPORT],
+    responses=responses({200: json_body(Import, "The import")}, errors=(404,)),
 )
 def get_client_account_import(id: ClientAccountId, import_id: ImportId):
     caller = current_caller()
@@ -481,13 +542,46 @@ def _export(
 
 
 DateFrom = Annotated[
-    date | None, Query(description="Start date (YYYY-MM-DD); default: start of the fiscal year")
+    IsoDate | None, Query(description="Start date (YYYY-MM-DD); default: start of the fiscal year")
 ]
-DateTo = Annotated[date | None, Query(description="End date (YYYY-MM-DD); default: today")]
+DateTo = Annotated[IsoDate | None, Query(description="End date (YYYY-MM-DD); default: today")]
 Email = Annotated[
     str | None, Query(max_length=254, description="Recipient of the link (Accept: application/zip)")
 ]
-ClientAccountQuery = Annotated[int | None, Query(description="ID of the client account (required)")]
+ClientAccountQuery = RequiredClientAccountId
+XML_FILE = {"schema": {"type": "string", "description": "The SAF-T Financial 1.30 file"}}
+
+
+def export_responses(missing_account: int) -> dict[int, dict[str, Any]]:
+    return responses(
+        {
+            200: {
+                "description": "The file (text/xml, or application/xml when asked for)",
+                "headers": {
+                    "Content-Disposition": header('attachment; filename="SAF-T Financial_....xml"'),
+                    "X-Report-Period": header("date_from/date_to"),
+                },
+                "content": {"text/xml": XML_FILE, "application/xml": XML_FILE},
+            },
+            202: json_body(
+                ExportQueued,
+                "Accept: application/zip: the file is prepared and a link emailed",
+                {"Location": LOCATION},
+            ),
+            303: json_body(
+                ExportRedirect,
+                "The file is over 5 MB: download it from Location (presigned, short-lived)",
+                {"Location": LOCATION},
+            ),
+        },
+        errors=(missing_account, 406, 422),
+        **{
+            "e400": "Invalid parameters (conflicting aliases; an application/zip export without a valid "
+            "email)" + ("; no such client account in the organization" if missing_account == 400 else ""),
+            f"e{missing_account}" if missing_account != 400 else "e404": "No such client account",
+        },
+        e422="date_from is after date_to",
+    )
 
 
 @router.get(
@@ -499,6 +593,7 @@ ClientAccountQuery = Annotated[int | None, Query(description="ID of the client a
         "`email`. File name: `SAF-T Financial_<orgnr>_<yyyymmddHHMMSS>_1_1.xml`."
     ),
     tags=[TAG_EXPORT],
+    responses=export_responses(400),
 )
 def data_export(
     client_account_id: ClientAccountQuery = None,
@@ -521,6 +616,7 @@ def data_export(
     "/api/v2/reports/saf-t-financial",
     summary="SAF-T Financial export (alias of data-export; start_date/end_date as in the older API)",
     tags=[TAG_EXPORT],
+    responses=export_responses(404),
 )
 def saft_financial(
     client_account_id: ClientAccountQuery = None,
@@ -543,6 +639,7 @@ def saft_financial(
     "/api/v2/reports/data-export/<export_id>",
     summary="A zipped SAF-T export: status, and a fresh download link when it is ready",
     tags=[TAG_EXPORT],
+    responses=responses({200: json_body(Export, "The export")}, errors=(404,)),
 )
 def get_export(export_id: ExportId):
     caller = current_caller()
