@@ -176,3 +176,8 @@ def test_a_query_date_is_iso_only(api: ApiClient) -> None:
     res = api.get("/api/v2/reports/vat", params={"client_account_id": 1, "date_from": "1700000000"})
     assert res.status == 400
     assert res.json()["details"][0]["field"] == "date_from"
+
+
+def test_the_documents_server_is_the_stage_it_was_requested_by(stack: Any, doc: dict[str, Any]) -> None:
+    """A client (or a fuzzer) resolving paths against `servers` lands under the stage, as on AWS."""
+    assert doc["servers"][0]["url"] == stack.http.base_path == "/local"

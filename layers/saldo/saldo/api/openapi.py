@@ -107,8 +107,11 @@ def _drop_unused_schemas(doc: dict[str, Any]) -> None:
             del schemas[name]
 
 
-def openapi_json() -> str:
-    return json.dumps(openapi_document(), indent=1)
+def openapi_json(base_path: str = "") -> str:
+    """The document, its server the stage the request came by (`/local`, `/dev`; `/` without one)."""
+    doc = openapi_document()
+    doc["servers"] = [{"url": base_path or "/", "description": "This API, under the stage requested"}]
+    return json.dumps(doc, indent=1)
 
 
 _CODE = re.compile(r"`([^`]+)`")

@@ -60,9 +60,10 @@ def health():
     },
 )
 def openapi():
+    from saldo.api.auth import link
     from saldo.api.openapi import openapi_json
 
-    return Response(status_code=200, content_type="application/json", body=openapi_json())
+    return Response(status_code=200, content_type="application/json", body=openapi_json(link("")))
 
 
 @router.get(
