@@ -26,7 +26,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 install: $(VENV)/.installed $(SAM_VENV)/.installed
 
 ## Start the local stack (moto in-process) with the demo organization and ledger on 127.0.0.1:$(PORT).
-run: install
+run: $(VENV)/.installed
 	$(PY) -m saldo_tools.localstack serve --port $(PORT)
 
 ## Lint, unit + handler + end-to-end tests, template checks.
