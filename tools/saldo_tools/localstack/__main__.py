@@ -36,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         from saldo_tools.demo import bootstrap
 
         demo = bootstrap()
+        # A request that came in while the demo key was being created was refused, and API Gateway's
+        # authorizer cache would keep refusing that key for its TTL: forget it, the key exists now.
+        stack.http.forget_authorizations()
     print(f"Saldo local stack ready in {time.perf_counter() - started:.1f} s", flush=True)
     # Every API URL starts with the stage, as on AWS (https://<api>.execute-api.<region>.amazonaws.com/<stage>).
     print(f"  API:       {stack.api_url}", flush=True)

@@ -168,6 +168,11 @@ class HttpApi:
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
 
+    def forget_authorizations(self) -> None:
+        """Empty the authorizer cache (as a new deployment of the API would)."""
+        with self._cache_lock:
+            self._auth_cache.clear()
+
     @property
     def base_path(self) -> str:
         """The stage prefix of the API's URLs (`/dev`), "" for a `$default` stage: `handle` takes paths
