@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,8 @@ import time
 from pathlib import Path
 
 from saldo_tools.localstack.stack import LocalStack
+
+STOP_SECONDS = 10  # then the process exits whatever is still running
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with contextlib.suppress(KeyboardInterrupt):
         done.wait()
+    # A clean stop waits for work in flight; a developer who asked to stop should not wait long for it.
+    watchdog = threading.Timer(STOP_SECONDS, lambda: os._exit(0))
+    watchdog.daemon = True
+    watchdog.start()
     stack.stop()
     return 0
 
