@@ -72,18 +72,16 @@ ExportId = Annotated[str, Path(pattern=r"^exp_[0-9]{14}_[0-9a-f]{12}$", descript
 ClientAccountId = Annotated[int, Path(gt=0, description="Client account id")]
 
 
-def _aws() -> Any:
-    from saldo.saft import aws
-
-    return aws
-
-
 def _imports() -> Any:
-    return _aws().JobStatusStore("IMPORT")
+    from saldo.adapters.jobstatus import IMPORT, JobStatusStore
+
+    return JobStatusStore(IMPORT)
 
 
 def _exports() -> Any:
-    return _aws().JobStatusStore("EXPORT")
+    from saldo.adapters.jobstatus import EXPORT, JobStatusStore
+
+    return JobStatusStore(EXPORT)
 
 
 def _grants(caller: Caller) -> str:
@@ -262,10 +260,13 @@ def create_import(
         str | None, Query(max_length=200, description="Name of a file sent as the body")
     ] = None,
 ):
+    from saldo.adapters import documents
+    from saldo.adapters.jobstatus import new_id
+    from saldo.adapters.queue import enqueue
+
     caller = current_caller()
-    aws = _aws()
     content_type = _header("content-type").split(";")[0].strip().lower()
-    import_id = aws.new_id("imp")
+    import_id = new_id("imp")
     bucket = settings().document_bucket
     prefix = f"uploads/saft/{caller.org_id}/{import_id}"
     if content_type == "application/json":
@@ -299,8 +300,8 @@ def create_import(
             {
                 "file_name": name,
                 "method": "PUT",
-                "url": aws.presign_put(bucket, key),
-                "expires_in": aws.UPLOAD_URL_SECONDS,
+                "url": documents.presign_put(bucket, key),
+                "expires_in": documents.UPLOAD_URL_SECONDS,
             }
             for name, key in zip(request.file_names, keys, strict=True)
         ]
@@ -318,7 +319,7 @@ def create_import(
     is_zip = data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
     name = _safe_name(file_name or "", "upload.zip" if is_zip else "upload.xml")
     key = f"{prefix}/01-{name}"
-    aws.put_object(bucket, key, data, ZIP if is_zip else "application/xml")
+    documents.put_object(bucket, key, data, ZIP if is_zip else "application/xml")
     item = _imports().create(
         caller.org_id,
         import_id,
@@ -333,7 +334,7 @@ def create_import(
             "key_id": caller.key_id,
         },
     )
-    aws.enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
+    enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
     body = import_resource(item)
     return json_response(202, body, {"Location": body["links"]["self"]})
 
@@ -354,11 +355,13 @@ def start_import(import_id: ImportId):
     item = _load_import(import_id)
     if item["status"] != "AWAITING_UPLOAD":
         raise Conflict(f"Import {import_id} is {item['status']}, not waiting for uploads")
-    aws = _aws()
+    from saldo.adapters import documents
+    from saldo.adapters.queue import enqueue
+
     bucket = settings().document_bucket
     missing = []
     for name, key in zip(item.get("file_names") or [], item.get("uploads") or [], strict=False):
-        size = aws.object_size(bucket, key)
+        size = documents.object_size(bucket, key)
         if size is None:
             missing.append(name)
         elif size > MAX_UPLOAD_BYTES:
@@ -370,7 +373,7 @@ def start_import(import_id: ImportId):
         )
     if not _imports().update(caller.org_id, import_id, {"status": "QUEUED"}, expect=("AWAITING_UPLOAD",)):
         raise Conflict(f"Import {import_id} was started already")
-    aws.enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
+    enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
     body = import_resource(_imports().get(caller.org_id, import_id))
     return json_response(202, body, {"Location": body["links"]["self"]})
 
@@ -473,11 +476,14 @@ def _export(
         raise not_found(f"Client account {account_id} could not be found") from None
     media = _accepts(_header("accept"))
     start, end = _period(account, date_from, date_to)
-    aws = _aws()
+    from saldo.adapters import documents
+    from saldo.adapters.jobstatus import new_id
+    from saldo.adapters.queue import enqueue
+
     if media == ZIP:
         if not email or not EMAIL_RE.match(email):
             raise BadRequest("An application/zip export is emailed: pass a valid email address as 'email'")
-        export_id = aws.new_id("exp")
+        export_id = new_id("exp")
         _exports().create(
             caller.org_id,
             export_id,
@@ -491,7 +497,7 @@ def _export(
                 "status_path": link(f"/api/v2/reports/data-export/{export_id}"),  # named in the email
             },
         )
-        aws.enqueue({"type": "saft_export", "org_id": caller.org_id, "export_id": export_id})
+        enqueue({"type": "saft_export", "org_id": caller.org_id, "export_id": export_id})
         return json_response(
             202,
             {
@@ -524,17 +530,19 @@ def _export(
             if len(json.dumps(text)) <= INLINE_LIMIT + 500_000:
                 return Response(200, f"{media}; charset=utf-8", text, headers)
         out.seek(0)
-        key = f"outputs/saft/{caller.org_id}/{aws.new_id('exp')}/{summary.file_name}"
-        aws.put_object(settings().document_bucket, key, out, "text/xml; charset=utf-8", disposition)
-    url = aws.presign_get(settings().document_bucket, key, aws.DOWNLOAD_URL_SECONDS, summary.file_name)
+        key = f"outputs/saft/{caller.org_id}/{new_id('exp')}/{summary.file_name}"
+        documents.put_object(settings().document_bucket, key, out, "text/xml; charset=utf-8", disposition)
+    url = documents.presign_get(
+        settings().document_bucket, key, documents.DOWNLOAD_URL_SECONDS, summary.file_name
+    )
     return json_response(
         303,
         {
             "status": 303,
             "message": f"The file is {size} bytes, too large to send inline; download it from 'url' "
-            f"within {aws.DOWNLOAD_URL_SECONDS} seconds",
+            f"within {documents.DOWNLOAD_URL_SECONDS} seconds",
             "url": url,
-            "expires_in": aws.DOWNLOAD_URL_SECONDS,
+            "expires_in": documents.DOWNLOAD_URL_SECONDS,
             "file_name": summary.file_name,
         },
         {"Location": url, "Cache-Control": "no-store"},
@@ -663,9 +671,13 @@ def get_export(export_id: ExportId):
             *({"code": "timeout", "message": e} for e in item["errors"]),
         ]
     if item.get("status") == "SUCCEEDED" and item.get("output_key"):
-        aws = _aws()
-        body["url"] = aws.presign_get(
-            settings().document_bucket, item["output_key"], aws.DOWNLOAD_URL_SECONDS, result.get("file_name")
+        from saldo.adapters import documents
+
+        body["url"] = documents.presign_get(
+            settings().document_bucket,
+            item["output_key"],
+            documents.DOWNLOAD_URL_SECONDS,
+            result.get("file_name"),
         )
-        body["expires_in"] = aws.DOWNLOAD_URL_SECONDS
+        body["expires_in"] = documents.DOWNLOAD_URL_SECONDS
     return json_response(200, body)
