@@ -247,12 +247,18 @@ def _queue_document(
     echo: dict[str, Any],
     rows: int,
 ) -> Response:
-    from saldo.adapters import report_jobs as job_items
+    from saldo.adapters.jobstatus import REPORT, JobStatusStore
     from saldo.adapters.queue import enqueue
 
     org_id = current_caller().org_id
     job_id = report_jobs.new_job_id()
-    job_items.create(org_id, job_id, report, fmt.value, view.account.id, rows)
+    fields = {
+        "report": report,
+        "format": fmt.value,
+        "client_account_id": view.account.id,
+        "estimated_rows": rows,
+    }
+    JobStatusStore(REPORT).create(org_id, job_id, "QUEUED", fields, running=True)
     enqueue(report_jobs.message(org_id, job_id, report, fmt, view.account.id, flt, _lang(fmt), echo, rows))
     status_url = link(f"/api/v2/reports/jobs/{job_id}")
     body = {
@@ -273,11 +279,12 @@ def _queue_document(
     responses=responses({200: json_body(ReportJob, "The job")}, errors=(404,)),
 )
 def get_report_job(job_id: Annotated[str, Path(pattern=r"^rj_[0-9a-f]{16}$", description="Job id")]):
-    from saldo.adapters import report_jobs as job_items
+    from saldo.adapters.jobstatus import REPORT, JobStatusStore, public
     from saldo.adapters.outputs import presign
 
     caller = current_caller()
-    job = job_items.get(caller.org_id, job_id)
+    item = JobStatusStore(REPORT).get(caller.org_id, job_id)
+    job = public(item) if item else None
     if job is None or not caller.can_access(int(job["client_account_id"])):
         raise NotFound(f"Report job {job_id} not found")
     if job.get("status") == "SUCCEEDED":
