@@ -301,10 +301,10 @@ def test_content_disposition_of_a_non_latin1_name_is_ascii_with_an_rfc5987_name(
 
 
 def test_presigned_download_links_carry_an_ascii_content_disposition(stack):
+    from saldo.adapters import documents
     from saldo.config import settings
-    from saldo.saft import aws
 
-    url = aws.presign_get(settings().document_bucket, "outputs/x.zip", file_name=f"{NAME}.zip")
+    url = documents.presign_get(settings().document_bucket, "outputs/x.zip", file_name=f"{NAME}.zip")
     value = parse_qs(urlsplit(url).query)["response-content-disposition"][0]
     value.encode("ascii")
     assert unquote(value.split("filename*=UTF-8''")[1]) == f"{NAME}.zip"

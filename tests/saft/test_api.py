@@ -142,8 +142,8 @@ def test_a_key_limited_to_other_client_accounts(stack, api, tenant):
 
 
 def test_the_sweep_fails_an_import_that_stopped_making_progress(stack, api):
+    from saldo.adapters.jobstatus import JobStatusStore
     from saldo.housekeeping import sweep
-    from saldo.saft.aws import JobStatusStore
 
     created = upload(api, EXAMPLE_888.read_bytes())
     stack.drain()

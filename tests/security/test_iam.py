@@ -70,11 +70,11 @@ def _wait(stack: Any, api: ApiClient, path: str, *, link: bool = False) -> dict[
 
 def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     """Every function, every path that needs a permission; each step asserts it did what it should."""
+    from saldo.adapters.jobstatus import JobStatusStore
     from saldo.adapters.tenancy_store import TenancyStore
     from saldo.ledger.store import COMPACT_AFTER
     from saldo.render import RenderedDocument
     from saldo.saft import importer
-    from saldo.saft.aws import JobStatusStore
     from saldo.tenancy import new_key
 
     store = TenancyStore()  # the admin command's part: no function's role is involved

@@ -1,56 +1,319 @@
-"""Status items of long-running jobs (imports, exports, reports) in the table.
+"""Status items of every queued job: SAF-T imports and exports, report documents (and any later kind).
 
-A running job carries `gsi1pk = "RUNNING"` and `gsi1sk = <updated_at ISO>`, so the sweep finds stale
-ones with one index query; finishing a job removes those attributes.
+One store, one item shape per kind (`JobKind`): status, progress, timestamps, the result or errors a user
+can act on, the output key, a TTL. A running job carries `gsi1pk = "RUNNING"` and `gsi1sk = <its last
+progress time>`, so the housekeeping sweep (`fail_running_before`) finds stale ones of every kind with one
+index query; finishing a job removes both.
+
+Keys, as stored since each kind began (existing items keep reading):
+- imports and exports: `pk = ORG#<org>`, `sk = IMPORT#<id>` / `EXPORT#<id>`, listed per organization;
+- report documents: `pk = ORG#<org>#RJOB#<id>`, `sk = RJOB`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from saldo import jsonenc
 from saldo.adapters.clients import client
 from saldo.config import settings
 
 RUNNING = "RUNNING"
+#: Stored attributes that are bookkeeping, not part of a job's answer.
+INTERNAL = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "expires_at", "org_id"})
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How one kind of job is keyed and stamped (kept as each kind was first stored)."""
+
+    name: str
+    ttl_seconds: int
+    #: True: one partition per job (`ORG#<org>#<name>#<id>` / `<name>`); False: under `ORG#<org>`.
+    own_partition: bool = False
+    #: The attribute that holds the job's id.
+    id_attr: str = "id"
+    #: Whether items carry `type` and an `updated_at` refreshed by every update.
+    tracks_updates: bool = True
+    timespec: str = "milliseconds"
+
+    def key(self, org_id: str, job_id: str) -> dict[str, dict[str, str]]:
+        if self.own_partition:
+            return {"pk": _s(f"ORG#{org_id}#{self.name}#{job_id}"), "sk": _s(self.name)}
+        return {"pk": _s(f"ORG#{org_id}"), "sk": _s(f"{self.name}#{job_id}")}
+
+    def now(self) -> str:
+        return datetime.now(UTC).isoformat(timespec=self.timespec)
+
+
+IMPORT = JobKind("IMPORT", ttl_seconds=90 * 86400)
+EXPORT = JobKind("EXPORT", ttl_seconds=90 * 86400)
+REPORT = JobKind(
+    "RJOB",
+    ttl_seconds=7 * 86400,
+    own_partition=True,
+    id_attr="job_id",
+    tracks_updates=False,
+    timespec="seconds",
+)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def new_id(prefix: str) -> str:
+    """A job id that sorts by its creation time (lists are newest first)."""
+    return f"{prefix}_{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:12]}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _value(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, list):
+        return {"L": [_s(str(v)) for v in value]}
+    return _s(str(value))
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item (low-level shape) as plain Python values."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        ((kind, raw),) = value.items()
+        if kind == "S":
+            out[key] = raw
+        elif kind == "N":
+            out[key] = int(raw) if raw.lstrip("-").isdigit() else raw
+        elif kind == "BOOL":
+            out[key] = raw
+        elif kind == "L":
+            out[key] = [_plain({"v": v})["v"] for v in raw]
+        elif kind == "NULL":
+            out[key] = None
+    return out
+
+
+def public(item: dict[str, Any]) -> dict[str, Any]:
+    """A job item without its bookkeeping attributes (keys, sweep index, TTL, organization)."""
+    return {k: v for k, v in item.items() if k not in INTERNAL}
 
 
 class JobStatusStore:
-    def __init__(self, table_name: str | None = None) -> None:
-        self.table_name = table_name or settings().table_name
+    """Status items of one kind of job (`IMPORT`, `EXPORT`, `REPORT`, or a `JobKind`)."""
+
+    def __init__(self, kind: JobKind | str = IMPORT, table: str | None = None) -> None:
+        self.kind = kind if isinstance(kind, JobKind) else {"IMPORT": IMPORT, "EXPORT": EXPORT}[kind]
+        self.table = table or settings().table_name
+
+    def _key(self, org_id: str, job_id: str) -> dict[str, dict[str, str]]:
+        return self.kind.key(org_id, job_id)
+
+    def create(
+        self,
+        org_id: str,
+        job_id: str,
+        status: str,
+        fields: dict[str, Any],
+        *,
+        running: bool | None = None,
+    ) -> dict[str, Any]:
+        """Store a new job; `running` (default: status is RUNNING) puts it in the sweep's index."""
+        now = self.kind.now()
+        item: dict[str, Any] = {**self._key(org_id, job_id)}
+        if self.kind.tracks_updates:
+            item["type"] = _s(self.kind.name.lower())
+        item[self.kind.id_attr] = _s(job_id)
+        item["org_id"] = _s(org_id)
+        item["status"] = _s(status)
+        for key, value in fields.items():
+            if value is not None:
+                item[key] = _value(value)
+        item.setdefault("progress", {"N": "0"})
+        item["created_at"] = _s(now)
+        if self.kind.tracks_updates:
+            item["updated_at"] = _s(now)
+        item["expires_at"] = {"N": str(int(time.time()) + self.kind.ttl_seconds)}
+        if running if running is not None else status == RUNNING:
+            item["gsi1pk"], item["gsi1sk"] = _s(RUNNING), _s(now)
+        client("dynamodb").put_item(
+            TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+        )
+        return _plain(item)
+
+    def get(self, org_id: str, job_id: str) -> dict[str, Any] | None:
+        item = (
+            client("dynamodb")
+            .get_item(TableName=self.table, Key=self._key(org_id, job_id), ConsistentRead=True)
+            .get("Item")
+        )
+        return _plain(item) if item else None
+
+    def list(self, org_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The organization's jobs of this kind, newest first (kinds stored under `ORG#<org>` only)."""
+        if self.kind.own_partition:
+            raise TypeError(f"{self.kind.name} jobs are not listed")
+        ddb = client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :k)",
+            "ExpressionAttributeValues": {":pk": _s(f"ORG#{org_id}"), ":k": _s(f"{self.kind.name}#")},
+            "ScanIndexForward": False,  # ids start with their creation time: newest first
+        }
+        out: list[dict[str, Any]] = []
+        while len(out) < limit:
+            page = ddb.query(**kwargs)
+            out.extend(_plain(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return out[:limit]
+
+    def update(
+        self,
+        org_id: str,
+        job_id: str,
+        fields: dict[str, Any],
+        *,
+        running: bool | None = None,
+        expect: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Set `fields` (None removes one); `running` adds (refreshes) or removes the sweep index; `expect`
+        guards on the current status. False when the job is missing or not in an expected status."""
+        now = self.kind.now()
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        sets: list[str] = []
+        removes: list[str] = []
+        if self.kind.tracks_updates:
+            names["#u"] = "updated_at"
+            values[":now"] = _s(now)
+            sets.append("#u = :now")
+        for i, (key, value) in enumerate(fields.items()):
+            names[f"#f{i}"] = key
+            if value is None:
+                removes.append(f"#f{i}")
+                continue
+            values[f":v{i}"] = _value(value)
+            sets.append(f"#f{i} = :v{i}")
+        if running is True:
+            sets += ["gsi1pk = :running", "gsi1sk = :now"]
+            values[":running"], values[":now"] = _s(RUNNING), _s(now)
+        elif running is False:
+            removes += ["gsi1pk", "gsi1sk"]
+        expression = " ".join(
+            part
+            for part in (
+                "SET " + ", ".join(sets) if sets else "",
+                "REMOVE " + ", ".join(removes) if removes else "",
+            )
+            if part
+        )
+        condition = "attribute_exists(pk)"
+        if expect:
+            names["#s"] = "status"
+            placeholders = []
+            for j, status in enumerate(expect):
+                values[f":e{j}"] = _s(status)
+                placeholders.append(f":e{j}")
+            condition += f" AND #s IN ({', '.join(placeholders)})"
+        ddb = client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": self._key(org_id, job_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+        }
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
+        try:
+            ddb.update_item(**kwargs)
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def progress(self, org_id: str, job_id: str, percent: int, **fields: Any) -> bool:
+        """A running job's progress; it also tells the sweep the job is alive."""
+        return self.update(org_id, job_id, {"status": RUNNING, "progress": percent, **fields}, running=True)
+
+    def finish(self, org_id: str, job_id: str, status: str, result: dict[str, Any], **fields: Any) -> None:
+        """The end of a job: its status, a JSON `result` (kept under DynamoDB's item size) and `fields`."""
+        text = jsonenc.dumps(result)
+        if len(text) > 300_000:  # DynamoDB items are at most 400 KB
+            result = {**result, "warnings": result.get("warnings", [])[:50], "truncated": True}
+            text = jsonenc.dumps(result)
+        self.update(
+            org_id,
+            job_id,
+            {"status": status, "progress": 100, "result": text, "finished_at": self.kind.now(), **fields},
+            running=False,
+        )
+
+    def succeed(self, org_id: str, job_id: str, output: dict[str, Any], **extra: Any) -> None:
+        """The end of a job whose answer is its fields, not a JSON result: `output` (its key, name, type,
+        size), then `extra` facts (None leaves one out)."""
+        fields = {"status": "SUCCEEDED", "progress": 100, **output, "finished_at": self.kind.now()}
+        fields.update({k: v for k, v in extra.items() if v is not None})
+        self.update(org_id, job_id, fields, running=False)
+
+    def fail(self, org_id: str, job_id: str, message: str) -> None:
+        """A job that cannot succeed, with the message a user can act on."""
+        self.update(
+            org_id,
+            job_id,
+            {"status": "FAILED", "errors": [message], "finished_at": self.kind.now()},
+            running=False,
+        )
 
     def fail_running_before(self, cutoff: datetime, reason: str) -> int:
-        ddb = client("dynamodb")
-        count = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "gsi1pk = :r AND gsi1sk < :cutoff",
-            "ExpressionAttributeValues": {":r": {"S": RUNNING}, ":cutoff": {"S": cutoff.isoformat()}},
-        }
-        while True:
-            page = ddb.query(**kwargs)
-            for item in page.get("Items", []):
-                try:
-                    ddb.update_item(
-                        TableName=self.table_name,
-                        Key={"pk": item["pk"], "sk": item["sk"]},
-                        UpdateExpression=(
-                            "SET #s = :failed, #e = list_append(if_not_exists(#e, :empty), :err) "
-                            "REMOVE gsi1pk, gsi1sk"
-                        ),
-                        ConditionExpression="gsi1pk = :r",
-                        ExpressionAttributeNames={"#s": "status", "#e": "errors"},
-                        ExpressionAttributeValues={
-                            ":failed": {"S": "FAILED"},
-                            ":r": {"S": RUNNING},
-                            ":err": {"L": [{"S": reason}]},
-                            ":empty": {"L": []},
-                        },
-                    )
-                    count += 1
-                except ddb.exceptions.ConditionalCheckFailedException:
-                    pass  # finished while we looked
-            if "LastEvaluatedKey" not in page:
-                return count
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        """Fail running jobs of every kind whose last progress is older than `cutoff`; returns how many."""
+        return fail_running_before(cutoff, reason, self.table)
+
+
+def fail_running_before(cutoff: datetime, reason: str, table: str | None = None) -> int:
+    table = table or settings().table_name
+    ddb = client("dynamodb")
+    count = 0
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :r AND gsi1sk < :cutoff",
+        "ExpressionAttributeValues": {":r": {"S": RUNNING}, ":cutoff": {"S": cutoff.isoformat()}},
+    }
+    while True:
+        page = ddb.query(**kwargs)
+        for item in page.get("Items", []):
+            try:
+                ddb.update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression=(
+                        "SET #s = :failed, #e = list_append(if_not_exists(#e, :empty), :err) "
+                        "REMOVE gsi1pk, gsi1sk"
+                    ),
+                    ConditionExpression="gsi1pk = :r",
+                    ExpressionAttributeNames={"#s": "status", "#e": "errors"},
+                    ExpressionAttributeValues={
+                        ":failed": {"S": "FAILED"},
+                        ":r": {"S": RUNNING},
+                        ":err": {"L": [{"S": reason}]},
+                        ":empty": {"L": []},
+                    },
+                )
+                count += 1
+            except ddb.exceptions.ConditionalCheckFailedException:
+                pass  # finished while we looked
+        if "LastEvaluatedKey" not in page:
+            return count
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -69,21 +69,22 @@ class _Progress:
 
 @register("report_document")
 def render_document(msg: dict[str, Any]) -> None:
-    from saldo.adapters import report_jobs
+    from saldo.adapters.jobstatus import REPORT, JobStatusStore
     from saldo.adapters.outputs import store_output_file
     from saldo.ledger.service import LedgerService
 
     org_id, job_id = msg["org_id"], msg["job_id"]
+    statuses = JobStatusStore(REPORT)
     service = LedgerService(org_id)
     account = service.repo.get(org_id, int(msg["client_account_id"]))
     if account is None:
-        report_jobs.fail(org_id, job_id, "The client account no longer exists")
+        statuses.fail(org_id, job_id, "The client account no longer exists")
         raise PermanentJobError("client account gone")
     view = service.view(account)
     doc = documents.ledger_document(
         view, msg["report"], filter_from_dict(msg["filter"]), msg["lang"], msg["filters"]
     )
-    progress = _Progress(int(msg["rows"]), lambda p: report_jobs.progress(org_id, job_id, p))
+    progress = _Progress(int(msg["rows"]), lambda p: statuses.progress(org_id, job_id, p))
     source = doc.rows
     doc.rows = lambda: progress.wrap(source() if callable(source) else source)
     rendered = render(doc, Format(msg["format"]), memory_limit=0)
@@ -92,14 +93,12 @@ def render_document(msg: dict[str, Any]) -> None:
             key = store_output_file(
                 org_id, rendered.filename, rendered.content_type, fh, rendered.content_disposition()
             )
-        report_jobs.finish(
-            org_id,
-            job_id,
-            key=key,
-            filename=rendered.filename,
-            content_type=rendered.content_type,
-            size=rendered.size,
-            pages=rendered.pages,
-        )
+        output = {
+            "output_key": key,
+            "filename": rendered.filename,
+            "content_type": rendered.content_type,
+            "size_bytes": rendered.size,
+        }
+        statuses.succeed(org_id, job_id, output, pages=rendered.pages)
     finally:
         rendered.cleanup()

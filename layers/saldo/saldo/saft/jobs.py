@@ -24,9 +24,9 @@ from saldo.jobs import PermanentJobError, register
 from saldo.ledger.query import stream_view
 from saldo.observability import count
 from saldo.render.negotiation import content_disposition
-from saldo.saft import aws
 from saldo.saft.exporter import export_saft, file_name
 from saldo.saft.importer import Importer, ImportRequest
+from saldo.saft.safety import Source
 
 logger = Logger(service="saldo")
 FINAL = ("SUCCEEDED", "FAILED")
@@ -41,11 +41,13 @@ def _grants(raw: str | None) -> frozenset[int] | None:
 
 @register("saft_import")
 def run_import(message: dict[str, Any]) -> None:
+    from saldo.adapters import documents
     from saldo.adapters.events import publish
+    from saldo.adapters.jobstatus import IMPORT, JobStatusStore, now_iso
     from saldo.ledger.service import default_repo, default_store
 
     org_id, import_id = message["org_id"], message["import_id"]
-    statuses = aws.JobStatusStore("IMPORT")
+    statuses = JobStatusStore(IMPORT)
     item = statuses.get(org_id, import_id)
     if item is None:
         raise PermanentJobError(f"import {import_id} not found")
@@ -55,7 +57,7 @@ def run_import(message: dict[str, Any]) -> None:
     if not statuses.update(
         org_id,
         import_id,
-        {"status": "RUNNING", "phase": "starting", "started_at": aws.now_iso()},
+        {"status": "RUNNING", "phase": "starting", "started_at": now_iso()},
         running=True,
         expect=("QUEUED", "RUNNING"),
     ):
@@ -63,14 +65,14 @@ def run_import(message: dict[str, Any]) -> None:
     bucket = settings().document_bucket
     keys = item.get("uploads") or []
     names = item.get("file_names") or []
-    sizes = [aws.object_size(bucket, key) for key in keys]
+    sizes = [documents.object_size(bucket, key) for key in keys]
     missing = [names[i] if i < len(names) else key for i, key in enumerate(keys) if sizes[i] is None]
     if missing:  # expired or deleted: retrying cannot help
         error = {"code": "upload_missing", "message": f"The uploaded file is gone: {', '.join(missing)}"}
         statuses.finish(org_id, import_id, "FAILED", {"errors": [error]}, phase="done")
         return
     sources = [
-        aws.s3_source(bucket, key, names[i] if i < len(names) else key.rsplit("/", 1)[-1])
+        Source(names[i] if i < len(names) else key.rsplit("/", 1)[-1], *documents.range_opener(bucket, key))
         for i, key in enumerate(keys)
     ]
     last = [0.0]
@@ -130,16 +132,19 @@ def _compact_if_needed(org_id: str, client_account_id: int) -> None:
 
 @register("saft_export")
 def run_export(message: dict[str, Any]) -> None:
+    from saldo.adapters import documents
+    from saldo.adapters.email import send_email
+    from saldo.adapters.jobstatus import EXPORT, JobStatusStore, now_iso
     from saldo.ledger.service import LedgerService
 
     org_id, export_id = message["org_id"], message["export_id"]
-    statuses = aws.JobStatusStore("EXPORT")
+    statuses = JobStatusStore(EXPORT)
     item = statuses.get(org_id, export_id)
     if item is None:
         raise PermanentJobError(f"export {export_id} not found")
     if item["status"] in FINAL:
         return
-    statuses.update(org_id, export_id, {"status": "RUNNING", "started_at": aws.now_iso()}, running=True)
+    statuses.update(org_id, export_id, {"status": "RUNNING", "started_at": now_iso()}, running=True)
     service = LedgerService(org_id)
     try:
         account = service.client_account(int(item["client_account_id"]))
@@ -171,10 +176,10 @@ def run_export(message: dict[str, Any]) -> None:
             )
         size = path.stat().st_size
         with path.open("rb") as fh:
-            aws.put_object(
+            documents.put_object(
                 settings().document_bucket, key, fh, "application/zip", content_disposition(zip_name)
             )
-    url = aws.presign_get(settings().document_bucket, key, aws.EMAIL_LINK_SECONDS, zip_name)
+    url = documents.presign_get(settings().document_bucket, key, documents.EMAIL_LINK_SECONDS, zip_name)
     count("ExportBytes", size, MetricUnit.Bytes)
     count("ExportLines", summary.lines)
     result = {
@@ -190,7 +195,7 @@ def run_export(message: dict[str, Any]) -> None:
     status_path = item.get("status_path") or f"/api/v2/reports/data-export/{export_id}"
     if email:
         subject = f"SAF-T Financial {account.name} ({account.registration_number}) {date_from} – {date_to}"
-        hours = aws.EMAIL_LINK_SECONDS // 3600
+        hours = documents.EMAIL_LINK_SECONDS // 3600
         text = (
             f"The SAF-T Financial file for {account.name} ({account.registration_number}), {date_from} to "
             f"{date_to}, is ready: {summary.entries} vouchers, {summary.lines} lines.\n\n"
@@ -204,5 +209,5 @@ def run_export(message: dict[str, Any]) -> None:
             f"(the link works for {hours} hours).</p><p>Afterwards, ask the API for a new link: "
             f"<code>GET {escape(status_path)}</code></p>"
         )
-        result["email_message_id"] = aws.send_email(email, subject, text, html)
+        result["email_message_id"] = send_email(email, subject, text, html)
     statuses.finish(org_id, export_id, "SUCCEEDED", result, output_key=key)

@@ -8,8 +8,6 @@ larger than a Lambda response can carry is stored in S3 and answered with 303 to
 
 from __future__ import annotations
 
-import gzip
-import io
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -44,15 +42,13 @@ from saldo.ledger.models import DIMENSION_TYPES
 from saldo.ledger.query import LedgerView
 from saldo.ledger.service import LedgerService
 from saldo.render import (
-    INLINE_LIMIT,
     Document,
     Format,
-    content_disposition,
     negotiate_format,
     parse_accept_language,
     render,
 )
-from saldo.reports import common, documents
+from saldo.reports import common, delivery, documents
 from saldo.reports import jobs as report_jobs
 from saldo.reports.balance_sheet import balance_sheet
 from saldo.reports.general_ledger import count_rows, general_ledger
@@ -163,16 +159,7 @@ def _deliver(fmt: Format, period: str, body: Callable[[], Any], document: Callab
                 body=payload.decode("utf-8") if fmt is Format.HTML else payload,
                 headers={**rendered.headers(), **extra, **headers},
             )
-        from saldo.adapters.outputs import store_output
-
-        with rendered.open() as fh:
-            url = store_output(
-                current_caller().org_id,
-                rendered.filename,
-                rendered.content_type,
-                fh,
-                rendered.content_disposition(),
-            )
+        url = delivery.store_document(current_caller().org_id, rendered)
         return Response(
             status_code=303,
             content_type="application/json",
@@ -184,39 +171,29 @@ def _deliver(fmt: Format, period: str, body: Callable[[], Any], document: Callab
 
 
 def _deliver_json(payload: Any, headers: dict[str, str]) -> Response:
-    """A report's JSON, whole: a summary report over a big chart (20,000 accounts: ~9 MB) passes Lambda's
-    6 MB response limit, so a large body is gzipped when the client accepts it (~15 times smaller), else
-    stored and answered with 303 to it, as large documents are."""
-    text = jsonenc.dumps(payload)
-    if len(text) <= INLINE_LIMIT:
-        return Response(status_code=200, content_type=JSON_TYPE, body=text, headers=headers)
-    data = text.encode()
-    if "gzip" in (_header("accept-encoding") or "").lower():
-        packed = gzip.compress(data, compresslevel=5)
-        if len(packed) * 4 // 3 <= INLINE_LIMIT:  # base64 in the Lambda response
-            # The content type goes in as a header, not `content_type`: Powertools would otherwise take
-            # the gzipped bytes for a JSON value to encode; bytes go out base64-encoded.
-            return Response(
-                status_code=200,
-                body=packed,
-                headers={
-                    **headers,
-                    "content-type": JSON_TYPE,
-                    "Content-Encoding": "gzip",
-                    "Vary": "Accept-Encoding",
-                },
-            )
-    from saldo.adapters.outputs import store_output
-
-    filename = "report.json"
-    url = store_output(
-        current_caller().org_id, filename, JSON_TYPE, io.BytesIO(data), content_disposition(filename)
-    )
+    """A report's JSON, whole: inline, gzipped or 303 to a stored copy (see reports/delivery.py)."""
+    accepts_gzip = "gzip" in (_header("accept-encoding") or "").lower()
+    out = delivery.deliver_json(current_caller().org_id, payload, accepts_gzip)
+    if out.how == "inline":
+        return Response(status_code=200, content_type=JSON_TYPE, body=out.body, headers=headers)
+    if out.how == "gzip":
+        # The content type goes in as a header, not `content_type`: Powertools would otherwise take
+        # the gzipped bytes for a JSON value to encode; bytes go out base64-encoded.
+        return Response(
+            status_code=200,
+            body=out.body,
+            headers={
+                **headers,
+                "content-type": JSON_TYPE,
+                "Content-Encoding": "gzip",
+                "Vary": "Accept-Encoding",
+            },
+        )
     return Response(
         status_code=303,
         content_type=JSON_TYPE,
-        body=jsonenc.dumps({"location": url, "size": len(data)}),
-        headers={"Location": url, **headers},
+        body=jsonenc.dumps({"location": out.url, "size": out.size}),
+        headers={"Location": out.url, **headers},
     )
 
 
@@ -247,13 +224,8 @@ def _queue_document(
     echo: dict[str, Any],
     rows: int,
 ) -> Response:
-    from saldo.adapters import report_jobs as job_items
-    from saldo.adapters.queue import enqueue
-
     org_id = current_caller().org_id
-    job_id = report_jobs.new_job_id()
-    job_items.create(org_id, job_id, report, fmt.value, view.account.id, rows)
-    enqueue(report_jobs.message(org_id, job_id, report, fmt, view.account.id, flt, _lang(fmt), echo, rows))
+    job_id = delivery.queue_document(org_id, view, report, fmt, flt, _lang(fmt), echo, rows)
     status_url = link(f"/api/v2/reports/jobs/{job_id}")
     body = {
         "job_id": job_id,
@@ -273,17 +245,10 @@ def _queue_document(
     responses=responses({200: json_body(ReportJob, "The job")}, errors=(404,)),
 )
 def get_report_job(job_id: Annotated[str, Path(pattern=r"^rj_[0-9a-f]{16}$", description="Job id")]):
-    from saldo.adapters import report_jobs as job_items
-    from saldo.adapters.outputs import presign
-
     caller = current_caller()
-    job = job_items.get(caller.org_id, job_id)
+    job = delivery.report_job(caller.org_id, job_id)
     if job is None or not caller.can_access(int(job["client_account_id"])):
         raise NotFound(f"Report job {job_id} not found")
-    if job.get("status") == "SUCCEEDED":
-        job["download_url"] = presign(job.pop("output_key"))
-    else:
-        job.pop("output_key", None)
     return json_response(200, job)
 
 

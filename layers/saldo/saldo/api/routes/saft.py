@@ -12,9 +12,7 @@ client polls until its status is SUCCEEDED or FAILED.
 from __future__ import annotations
 
 import base64
-import json
 import re
-import tempfile
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -23,7 +21,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from saldo import __version__, jsonenc
+from saldo import jsonenc
 from saldo.api.app import json_response
 from saldo.api.auth import current_caller, link
 from saldo.api.schemas import (
@@ -40,17 +38,15 @@ from saldo.api.schemas import (
     json_body,
     responses,
 )
-from saldo.config import settings
 from saldo.errors import (
     BadRequest,
-    Conflict,
     Forbidden,
     NotFound,
-    PayloadTooLarge,
     Unprocessable,
 )
 from saldo.ledger.models import ClientAccount
-from saldo.render.negotiation import content_disposition, negotiate
+from saldo.render.negotiation import negotiate
+from saldo.saft import service
 from saldo.tenancy import Caller
 
 router = Router()
@@ -58,42 +54,16 @@ TAG_IMPORT = "SAF-T import"
 TAG_EXPORT = "Reports"
 
 XML_TYPES = ("text/xml", "application/xml")
-ZIP = "application/zip"
+ZIP = service.ZIP
 EXPORT_OFFERED = ("text/xml", "application/xml", ZIP)
 #: A text/xml answer must fit Lambda's 6 MB response with its JSON envelope; larger files go to S3.
 INLINE_LIMIT = 5_000_000
 MAX_FILES = 50
-MAX_UPLOAD_BYTES = 5 * 1024**3  # one PUT
-FILE_NAME_RE = re.compile(r"[^A-Za-z0-9._ -]+")
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,24}$")
 
 ImportId = Annotated[str, Path(pattern=r"^imp_[0-9]{14}_[0-9a-f]{12}$", description="Import id")]
 ExportId = Annotated[str, Path(pattern=r"^exp_[0-9]{14}_[0-9a-f]{12}$", description="Export id")]
 ClientAccountId = Annotated[int, Path(gt=0, description="Client account id")]
-
-
-def _aws() -> Any:
-    from saldo.saft import aws
-
-    return aws
-
-
-def _imports() -> Any:
-    return _aws().JobStatusStore("IMPORT")
-
-
-def _exports() -> Any:
-    return _aws().JobStatusStore("EXPORT")
-
-
-def _grants(caller: Caller) -> str:
-    return "*" if caller.client_accounts is None else ",".join(str(i) for i in sorted(caller.client_accounts))
-
-
-def _safe_name(name: str, fallback: str) -> str:
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    cleaned = FILE_NAME_RE.sub("_", base).strip(" .")[:120]
-    return cleaned or fallback
 
 
 # ------------------------------------------------------------------ the import resource
@@ -149,7 +119,7 @@ def _visible(item: dict[str, Any], caller: Caller) -> bool:
 
 def _load_import(import_id: str) -> dict[str, Any]:
     caller = current_caller()
-    item = _imports().get(caller.org_id, import_id)
+    item = service.get_import(caller.org_id, import_id)
     if item is None or not _visible(item, caller):
         raise NotFound(f"Import {import_id} not found")
     return item
@@ -175,7 +145,7 @@ class UploadRequest(BaseModel):
     @field_validator("file_names")
     @classmethod
     def _names(cls, names: list[str]) -> list[str]:
-        return [_safe_name(n, f"file-{i + 1}.xml") for i, n in enumerate(names)]
+        return [service.safe_name(n, f"file-{i + 1}.xml") for i, n in enumerate(names)]
 
 
 #: The route reads its body itself (a file or JSON), so its request body is declared here.
@@ -263,11 +233,8 @@ def create_import(
     ] = None,
 ):
     caller = current_caller()
-    aws = _aws()
     content_type = _header("content-type").split(";")[0].strip().lower()
-    import_id = aws.new_id("imp")
-    bucket = settings().document_bucket
-    prefix = f"uploads/saft/{caller.org_id}/{import_id}"
+    import_id = service.new_import_id()
     if content_type == "application/json":
         try:
             request = UploadRequest.model_validate(jsonenc.loads_request(_body_bytes() or b"{}"))
@@ -280,30 +247,14 @@ def create_import(
             raise Unprocessable(f"Invalid upload request: {details[0]['message']}", details=details) from None
         expected = request.client_account_id or client_account_id
         _check_expected(caller, expected)
-        keys = [f"{prefix}/{i + 1:02d}-{name}" for i, name in enumerate(request.file_names)]
-        item = _imports().create(
-            caller.org_id,
+        item, uploads = service.request_uploads(
+            caller,
             import_id,
-            "AWAITING_UPLOAD",
-            {
-                "uploads": keys,
-                "file_names": request.file_names,
-                "expected_client_account_id": expected,
-                "validate_only": request.validate_only or validate_only,
-                "allow_overlap": request.allow_overlap or allow_overlap,
-                "grants": _grants(caller),
-                "key_id": caller.key_id,
-            },
+            request.file_names,
+            expected_client_account_id=expected,
+            validate_only=request.validate_only or validate_only,
+            allow_overlap=request.allow_overlap or allow_overlap,
         )
-        uploads = [
-            {
-                "file_name": name,
-                "method": "PUT",
-                "url": aws.presign_put(bucket, key),
-                "expires_in": aws.UPLOAD_URL_SECONDS,
-            }
-            for name, key in zip(request.file_names, keys, strict=True)
-        ]
         body = {**import_resource(item), "uploads": uploads}
         return json_response(201, body, {"Location": body["links"]["self"]})
     if content_type not in (*XML_TYPES, ZIP, "application/octet-stream", "application/x-zip-compressed"):
@@ -315,25 +266,15 @@ def create_import(
     data = _body_bytes()
     if not data:
         raise BadRequest("The request body is empty: send the SAF-T file")
-    is_zip = data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
-    name = _safe_name(file_name or "", "upload.zip" if is_zip else "upload.xml")
-    key = f"{prefix}/01-{name}"
-    aws.put_object(bucket, key, data, ZIP if is_zip else "application/xml")
-    item = _imports().create(
-        caller.org_id,
+    item = service.import_file(
+        caller,
         import_id,
-        "QUEUED",
-        {
-            "uploads": [key],
-            "file_names": [name],
-            "expected_client_account_id": client_account_id,
-            "validate_only": validate_only,
-            "allow_overlap": allow_overlap,
-            "grants": _grants(caller),
-            "key_id": caller.key_id,
-        },
+        data,
+        file_name,
+        expected_client_account_id=client_account_id,
+        validate_only=validate_only,
+        allow_overlap=allow_overlap,
     )
-    aws.enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
     body = import_resource(item)
     return json_response(202, body, {"Location": body["links"]["self"]})
 
@@ -351,27 +292,7 @@ def create_import(
 )
 def start_import(import_id: ImportId):
     caller = current_caller()
-    item = _load_import(import_id)
-    if item["status"] != "AWAITING_UPLOAD":
-        raise Conflict(f"Import {import_id} is {item['status']}, not waiting for uploads")
-    aws = _aws()
-    bucket = settings().document_bucket
-    missing = []
-    for name, key in zip(item.get("file_names") or [], item.get("uploads") or [], strict=False):
-        size = aws.object_size(bucket, key)
-        if size is None:
-            missing.append(name)
-        elif size > MAX_UPLOAD_BYTES:
-            raise PayloadTooLarge(f"{name} is {size} bytes; the limit is {MAX_UPLOAD_BYTES}")
-    if missing:
-        raise Conflict(
-            f"Not uploaded yet: {', '.join(missing)}",
-            details=[{"field": "file_names", "message": f"{n} is not uploaded"} for n in missing],
-        )
-    if not _imports().update(caller.org_id, import_id, {"status": "QUEUED"}, expect=("AWAITING_UPLOAD",)):
-        raise Conflict(f"Import {import_id} was started already")
-    aws.enqueue({"type": "saft_import", "org_id": caller.org_id, "import_id": import_id})
-    body = import_resource(_imports().get(caller.org_id, import_id))
+    body = import_resource(service.start_import(caller.org_id, _load_import(import_id)))
     return json_response(202, body, {"Location": body["links"]["self"]})
 
 
@@ -393,7 +314,7 @@ def get_import(import_id: ImportId):
 )
 def list_imports(limit: Annotated[int, Query(ge=1, le=100)] = 50):
     caller = current_caller()
-    items = [i for i in _imports().list(caller.org_id, 500) if _visible(i, caller)][:limit]
+    items = [i for i in service.list_imports(caller.org_id, 500) if _visible(i, caller)][:limit]
     data = [import_summary(i) for i in items]
     return json_response(200, {"data": data, "meta": {"records": len(data)}})
 
@@ -409,7 +330,7 @@ def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query
     _check_expected(caller, id)
     items = [
         i
-        for i in _imports().list(caller.org_id, 500)
+        for i in service.list_imports(caller.org_id, 500)
         if i.get("client_account_id") == id or i.get("expected_client_account_id") == id
     ][:limit]
     data = [import_summary(i) for i in items]
@@ -425,7 +346,7 @@ def list_client_account_imports(id: ClientAccountId, limit: Annotated[int, Query
 def get_client_account_import(id: ClientAccountId, import_id: ImportId):
     caller = current_caller()
     _check_expected(caller, id)
-    item = _imports().get(caller.org_id, import_id)
+    item = service.get_import(caller.org_id, import_id)
     if item is None or id not in (item.get("client_account_id"), item.get("expected_client_account_id")):
         raise NotFound(f"Import {import_id} not found in client account {id}")
     return json_response(200, import_resource(item))
@@ -466,32 +387,19 @@ def _export(
 
     caller = current_caller()
     account_id = caller.require_client_account(client_account_id)
-    service = LedgerService(caller.org_id)
+    ledger = LedgerService(caller.org_id)
     try:
-        account = service.client_account(account_id)
+        account = ledger.client_account(account_id)
     except NotFound:
         raise not_found(f"Client account {account_id} could not be found") from None
     media = _accepts(_header("accept"))
     start, end = _period(account, date_from, date_to)
-    aws = _aws()
     if media == ZIP:
         if not email or not EMAIL_RE.match(email):
             raise BadRequest("An application/zip export is emailed: pass a valid email address as 'email'")
-        export_id = aws.new_id("exp")
-        _exports().create(
-            caller.org_id,
-            export_id,
-            "QUEUED",
-            {
-                "client_account_id": account.id,
-                "date_from": start.isoformat(),
-                "date_to": end.isoformat(),
-                "email": email,
-                "key_id": caller.key_id,
-                "status_path": link(f"/api/v2/reports/data-export/{export_id}"),  # named in the email
-            },
+        export_id = service.queue_export(
+            caller, account, start, end, email, lambda i: link(f"/api/v2/reports/data-export/{i}")
         )
-        aws.enqueue({"type": "saft_export", "org_id": caller.org_id, "export_id": export_id})
         return json_response(
             202,
             {
@@ -503,41 +411,25 @@ def _export(
             },
             {"Location": link(f"/api/v2/reports/data-export/{export_id}")},
         )
-    from saldo.saft.exporter import export_saft
-
-    created = datetime.now(UTC).replace(tzinfo=None)
-    view = service.view(account)
-    with tempfile.SpooledTemporaryFile(max_size=INLINE_LIMIT + 1, mode="w+b") as out:
-        summary = export_saft(
-            view, out, date_from=start, date_to=end, created=created, software_version=__version__
-        )
-        size = out.tell()
-        disposition = content_disposition(summary.file_name)
+    out = service.export_file(caller.org_id, ledger.view(account), start, end, INLINE_LIMIT)
+    if out.text is not None:
         headers = {
-            "Content-Disposition": disposition,
+            "Content-Disposition": out.disposition,
             "X-Report-Period": f"{start}/{end}",
             "Cache-Control": "no-store",
         }
-        if size <= INLINE_LIMIT:
-            out.seek(0)
-            text = out.read().decode("utf-8")
-            if len(json.dumps(text)) <= INLINE_LIMIT + 500_000:
-                return Response(200, f"{media}; charset=utf-8", text, headers)
-        out.seek(0)
-        key = f"outputs/saft/{caller.org_id}/{aws.new_id('exp')}/{summary.file_name}"
-        aws.put_object(settings().document_bucket, key, out, "text/xml; charset=utf-8", disposition)
-    url = aws.presign_get(settings().document_bucket, key, aws.DOWNLOAD_URL_SECONDS, summary.file_name)
+        return Response(200, f"{media}; charset=utf-8", out.text, headers)
     return json_response(
         303,
         {
             "status": 303,
-            "message": f"The file is {size} bytes, too large to send inline; download it from 'url' "
-            f"within {aws.DOWNLOAD_URL_SECONDS} seconds",
-            "url": url,
-            "expires_in": aws.DOWNLOAD_URL_SECONDS,
-            "file_name": summary.file_name,
+            "message": f"The file is {out.size} bytes, too large to send inline; download it from 'url' "
+            f"within {out.expires_in} seconds",
+            "url": out.url,
+            "expires_in": out.expires_in,
+            "file_name": out.file_name,
         },
-        {"Location": url, "Cache-Control": "no-store"},
+        {"Location": out.url, "Cache-Control": "no-store"},
     )
 
 
@@ -643,29 +535,7 @@ def saft_financial(
 )
 def get_export(export_id: ExportId):
     caller = current_caller()
-    item = _exports().get(caller.org_id, export_id)
-    if item is None or not caller.can_access(int(item.get("client_account_id") or 0)):
+    body = service.export_status(caller.org_id, export_id, caller.can_access)
+    if body is None:
         raise NotFound(f"Export {export_id} not found")
-    result = jsonenc.loads(item["result"]) if item.get("result") else {}
-    body: dict[str, Any] = {
-        "id": export_id,
-        "status": item.get("status"),
-        "client_account_id": item.get("client_account_id"),
-        "date_from": item.get("date_from"),
-        "date_to": item.get("date_to"),
-        "created_at": item.get("created_at"),
-        "finished_at": item.get("finished_at"),
-        **{k: v for k, v in result.items() if k not in ("email_message_id",)},
-    }
-    if item.get("errors"):  # set by the housekeeping sweep
-        body["errors"] = [
-            *body.get("errors", []),
-            *({"code": "timeout", "message": e} for e in item["errors"]),
-        ]
-    if item.get("status") == "SUCCEEDED" and item.get("output_key"):
-        aws = _aws()
-        body["url"] = aws.presign_get(
-            settings().document_bucket, item["output_key"], aws.DOWNLOAD_URL_SECONDS, result.get("file_name")
-        )
-        body["expires_in"] = aws.DOWNLOAD_URL_SECONDS
     return json_response(200, body)

@@ -1,0 +1,19 @@
+"""Outgoing email through SES (the zipped SAF-T export's download link)."""
+
+from __future__ import annotations
+
+from saldo.adapters.clients import client
+from saldo.config import settings
+
+
+def send_email(to: str, subject: str, text: str, html: str) -> str:
+    """Send a text and HTML message from the configured sender; returns the SES message id."""
+    res = client("ses").send_email(
+        Source=settings().sender_email,
+        Destination={"ToAddresses": [to]},
+        Message={
+            "Subject": {"Data": subject, "Charset": "UTF-8"},
+            "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}},
+        },
+    )
+    return str(res.get("MessageId", ""))
