@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 from saldo.adapters.clients import client
 from saldo.config import settings
+
+# A subject is one header line: control characters (CR, LF, NUL ...) from a company's name would break it.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+MAX_SUBJECT = 200
+
+
+def subject_line(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())[:MAX_SUBJECT]
 
 
 def send_email(to: str, subject: str, text: str, html: str) -> str:
@@ -12,7 +22,7 @@ def send_email(to: str, subject: str, text: str, html: str) -> str:
         Source=settings().sender_email,
         Destination={"ToAddresses": [to]},
         Message={
-            "Subject": {"Data": subject, "Charset": "UTF-8"},
+            "Subject": {"Data": subject_line(subject), "Charset": "UTF-8"},
             "Body": {"Text": {"Data": text, "Charset": "UTF-8"}, "Html": {"Data": html, "Charset": "UTF-8"}},
         },
     )
