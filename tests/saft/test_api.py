@@ -108,7 +108,12 @@ def test_a_malicious_upload_fails_with_a_clear_error_and_writes_nothing(stack, a
 
 
 def test_upload_requests_are_checked(stack, api):
-    assert api.post(IMPORTS, body=b"hello", headers={"content-type": "text/plain"}).status == 422
+    res = api.post(IMPORTS, body=b"hello", headers={"content-type": "text/plain"})
+    assert res.status == 415
+    assert "application/xml" in res.json()["message"] and "application/zip" in res.json()["message"]
+    # A zip under its legacy name or bytes of no stated type are read as the file, as before.
+    for other in ("application/x-zip-compressed", "application/octet-stream", "text/xml; charset=utf-8"):
+        assert api.post(IMPORTS, body=b"", headers={"content-type": other}).status == 400
     assert api.post(IMPORTS, json_body={"file_names": []}).status == 422
     assert api.post(IMPORTS, body=b"", headers=XML).status == 400
     assert api.get(f"{IMPORTS}/imp_20260101000000_000000000000").status == 404

@@ -55,6 +55,10 @@ class PayloadTooLarge(SaldoError):
     status = 413
 
 
+class UnsupportedMediaType(SaldoError):
+    status = 415
+
+
 class Unprocessable(SaldoError):
     status = 422
 

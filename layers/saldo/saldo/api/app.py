@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 from http import HTTPStatus
@@ -9,7 +10,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import Route, Router
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -18,7 +22,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from saldo import jsonenc
 from saldo.api.auth import SaldoResolver
-from saldo.errors import BadRequest, SaldoError, Unprocessable, error_body
+from saldo.errors import BadRequest, SaldoError, Unprocessable, UnsupportedMediaType, error_body
 from saldo.ledger.models import MAX_DATE, MIN_DATE
 
 logger = Logger(service="saldo")
@@ -49,6 +53,68 @@ def parse_body(text: str) -> Any:
         raise Unprocessable(str(exc)[:1].upper() + str(exc)[1:]) from None
 
 
+#: Media types taken as another a route declares: the same XML, a zip under its legacy name, and bytes
+#: of no stated type where a route takes a binary file (the route looks at the bytes themselves).
+EQUIVALENT_TYPES: dict[str, str] = {
+    "text/xml": "application/xml",
+    "application/x-zip-compressed": "application/zip",
+    "application/octet-stream": "application/zip",
+}
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")
+
+
+def accepted_types(route: Route) -> tuple[str, ...]:
+    """The media types a route reads its body as: those its OpenAPI `requestBody` names, else JSON for
+    a route with a body model, else none (the route reads no body, so any Content-Type is ignored)."""
+    declared = ((route.openapi_extensions or {}).get("requestBody") or {}).get("content") or {}
+    if declared:
+        return tuple(declared)
+    return (JSON,) if route.dependant.body_params else ()
+
+
+def media_type(header: str) -> str | None:
+    """`type/subtype` of a Content-Type header, lower-cased without parameters; None if malformed."""
+    value = header.split(";", 1)[0].strip().lower()
+    return value if _MEDIA_TYPE.fullmatch(value) else None
+
+
+def check_content_type(route: Route, header: str | None, has_body: bool) -> None:
+    """415 unless the request's Content-Type is one the route reads.
+
+    Powertools would otherwise parse form and multipart bodies for any route with a body model (and
+    fail with a 500 on a multipart type without a boundary). No header with a body means JSON, as
+    before; a route that reads no body ignores the header.
+    """
+    accepted = accepted_types(route)
+    if not accepted or (not header and not has_body):
+        return
+    if not header:
+        if JSON in accepted:
+            return
+        got = None
+    else:
+        got = media_type(header)
+        if got is not None and EQUIVALENT_TYPES.get(got, got) in accepted:
+            return
+    names = " or ".join(accepted)
+    shown = f"{header[:100]!r}" if header else "none"
+    raise UnsupportedMediaType(f"Unsupported content type {shown}: send {names}")
+
+
+class SaldoRequestValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, after a check of the body's media type against the route's."""
+
+    def handler(self, app: Any, next_middleware: Any) -> Response:
+        event = app.current_event
+        check_content_type(app.context["_route"], event.headers.get("content-type"), bool(event.body))
+        return super().handler(app, next_middleware)
+
+    def _get_body(self, app: Any) -> Any:
+        # Only routes that take JSON get here, past the check above (its media type is case-insensitive).
+        return self._parse_json_data(app)
+
+
 #: Ids are BIGINT in the ledger and in DynamoDB keys: a larger integer in a path or query parameter can
 #: only fail later, as a 500.
 INT64_MAX = 2**63 - 1
@@ -74,6 +140,8 @@ def create_app(*routers: Router) -> APIGatewayHttpResolver:
         json_body_deserializer=parse_body,
         response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR,
     )
+    # Powertools runs this first in every route's middleware chain (it is read at the first request).
+    app._request_validation_middleware = SaldoRequestValidation()
     for router in routers:
         app.include_router(router)
     app.use(middlewares=[_bounded_args])

@@ -8,32 +8,19 @@ server to it. Objects allow fields beyond the ones named, so a new field is not 
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
-from pydantic import BaseModel, BeforeValidator, Field, RootModel, WithJsonSchema
+from pydantic import BaseModel, Field, RootModel, WithJsonSchema
 
+from saldo.jsontypes import IsoDate  # noqa: F401 - a date in a query or path, as in a body
 from saldo.ledger.models import ClientAccount
 
 #: Amounts are JSON numbers with two decimals (never strings), Decimal-exact on the server.
 Amount = Annotated[Decimal, WithJsonSchema({"type": "number", "description": "Amount, two decimals"})]
 Rate = Annotated[Decimal, WithJsonSchema({"type": "number"})]
-
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-
-
-def _iso_date(value: Any) -> Any:
-    # pydantic reads a number ("-1.4e-45", "1700000000") as a Unix time; a query date is YYYY-MM-DD only.
-    if isinstance(value, str) and not _ISO_DATE.match(value):
-        raise ValueError("a date is YYYY-MM-DD")
-    return value
-
-
-#: A date in a query or path: YYYY-MM-DD and nothing else.
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 JSON = "application/json"
 PDF = "application/pdf"

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from saldo.errors import Unprocessable
+from saldo.jsontypes import IsoDate, JsonBool
 from saldo.ledger import regno
 
 DIMENSION_TYPES = ("businesspartner", "bankacc", "project", "department", "asset", "tag", "item")
@@ -49,7 +50,7 @@ Money = Annotated[
 RATE_LIMIT = Decimal(10**9)
 #: Dates the books accept: fiscal years are computed around them, so year 1 or 9999 cannot be.
 MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
-Day = Annotated[date, Field(ge=MIN_DATE, le=MAX_DATE, description="YYYY-MM-DD, 1900-01-01..2199-12-31")]
+Day = Annotated[IsoDate, Field(ge=MIN_DATE, le=MAX_DATE, description="YYYY-MM-DD, 1900-01-01..2199-12-31")]
 Rate = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=6)]
 Code = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
@@ -70,7 +71,7 @@ class ClientAccountIn(Strict):
     country: Country = "NO"
     currency: str = Field("NOK", pattern=r"^[A-Z]{3}$")
     fiscal_year_start_month: int = Field(1, ge=1, le=12)
-    vat_registered: bool = True
+    vat_registered: JsonBool = True
     locked_until: Day | None = Field(None, description="Postings dated on or before this day are refused")
 
     @model_validator(mode="after")
@@ -86,7 +87,7 @@ REQUIRED_ACCOUNT_FIELDS = ("name", "fiscal_year_start_month", "vat_registered")
 class ClientAccountPatch(Strict):
     name: Name | None = None
     fiscal_year_start_month: int | None = Field(None, ge=1, le=12)
-    vat_registered: bool | None = None
+    vat_registered: JsonBool | None = None
     locked_until: Day | None = Field(None, description="null removes the lock")
 
     @field_validator(*REQUIRED_ACCOUNT_FIELDS, mode="before")
@@ -162,7 +163,7 @@ class AccountIn(Strict):
     saft_grouping_category: str | None = Field(None, max_length=40, description="SAF-T 1.30 GroupingCategory")
     saft_grouping_code: str | None = Field(None, max_length=40, description="SAF-T 1.30 GroupingCode")
     opening_balance: Money = Field(Decimal("0.00"), description="Signed opening balance, debit positive")
-    active: bool = True
+    active: JsonBool = True
 
 
 class TaxCodeIn(Strict):
@@ -188,7 +189,7 @@ class DimensionIn(Strict):
     id: int = Field(gt=0)
     name: Name
     code: str | None = Field(None, max_length=40)
-    active: bool = True
+    active: JsonBool = True
 
 
 class BusinessPartnerIn(Strict):
@@ -258,7 +259,7 @@ class JournalEntryIn(Strict):
     description: str | None = Field(None, max_length=512)
     voucher_id: int | None = Field(None, gt=0)
     sequence_number: int | None = Field(None, gt=0, description="Assigned in order when omitted")
-    is_draft: bool = False
+    is_draft: JsonBool = False
     created_by: CreatedByIn | None = None
     related_object: RelatedObjectIn | None = None
     lines: list[JournalLineIn] = Field(min_length=2, max_length=10_000)
@@ -293,7 +294,7 @@ class ReconcileIn(Strict):
     client_account_id: int = Field(gt=0)
     lines: list[ReconcileLineIn] = Field(min_length=2, max_length=1000)
     reference: str | None = Field(None, max_length=64)
-    reconciled_on: date | None = Field(
+    reconciled_on: IsoDate | None = Field(
         None,
         alias="date",
         description="Day from which the reconciliation counts in reports (inclusive); not before the "

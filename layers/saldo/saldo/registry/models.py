@@ -7,11 +7,12 @@ value with the period it was valid, so it answers "as of" any date. Shares are r
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from saldo.jsontypes import IsoDate, JsonBool
 
 Country = Literal["DK", "NO", "SE", "FI", "IS"]
 PersonId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="The person's id")]
@@ -70,7 +71,7 @@ class Address(_In):
 class IndustryCode(_In):
     code: Annotated[str, Field(min_length=1, max_length=20)]
     text: Text | None = None
-    primary: bool = False
+    primary: JsonBool = False
 
 
 class RoleIn(_In):
@@ -92,7 +93,7 @@ class BeneficialOwnerIn(_In):
     name: Text
     capital: ShareRange | None = None
     votes: ShareRange | None = None
-    registered_on: date | None = None
+    registered_on: IsoDate | None = None
 
 
 AuditorStatement = Literal[
@@ -104,8 +105,8 @@ class KeyFigures(_In):
     """A fiscal year's figures (from the annual report, or computed from a linked ledger)."""
 
     year: Annotated[int, Field(ge=1900, le=2200)]
-    period_from: date | None = None
-    period_to: date | None = None
+    period_from: IsoDate | None = None
+    period_to: IsoDate | None = None
     revenue: Money | None = None
     gross_profit: Money | None = None
     operating_profit: Money | None = None
@@ -117,25 +118,25 @@ class KeyFigures(_In):
     current_liabilities: Money | None = None
     employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     auditor_statement: AuditorStatement | None = None
-    annual_report_date: date | None = None
+    annual_report_date: IsoDate | None = None
 
 
 class CompanyIn(_In):
     """A company as it stands on `effective_date` (today when omitted)."""
 
-    effective_date: date | None = None
+    effective_date: IsoDate | None = None
     name: Text
     address: Address | None = None
     legal_form: Annotated[str, Field(min_length=1, max_length=50)] | None = None
     status: Annotated[str, Field(min_length=1, max_length=50)] = "normal"
-    founded: date | None = None
+    founded: IsoDate | None = None
     industry_codes: Annotated[list[IndustryCode], Field(max_length=20)] = []
     purpose: LongText | None = None
     employees: Annotated[str, Field(max_length=50)] | None = None
     balance_day: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] | None = Field(
         None, description="Fiscal year end as MM-DD, e.g. 12-31"
     )
-    listed: bool = False
+    listed: JsonBool = False
     client_account_id: Annotated[int, Field(ge=1, le=2**53)] | None = Field(
         None, description="A client account of this organization whose ledger gives the key figures"
     )
@@ -162,4 +163,4 @@ class PersonIn(_In):
     birth_year: Annotated[int, Field(ge=1850, le=2200)] | None = None
     nationality: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
     address: Address | None = None
-    pep: bool = Field(False, description="A politically exposed person")
+    pep: JsonBool = Field(False, description="A politically exposed person")
