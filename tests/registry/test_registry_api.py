@@ -240,3 +240,12 @@ def test_a_company_links_only_a_client_account_the_caller_reaches(stack, api, te
     assert put_link(api, ours).status == 201
     assert put_link(limited, second).status == 200
     assert api.get("/api/v2/companies/NO/923609016").json()["client_account_id"] == second
+
+
+@pytest.mark.parametrize(
+    ("country", "zeros"), [("NO", "000000000"), ("SE", "0000000000"), ("IS", "0000000000")]
+)
+def test_all_zero_registration_numbers_are_refused(api, country, zeros):
+    res = put(api, zeros, {"name": "Nobody AS"}, country=country)
+    assert res.status == 400, res.text
+    assert "is not a valid" in res.json()["message"]
