@@ -7,6 +7,8 @@ import threading
 import uuid
 from decimal import Decimal
 
+import pytest
+
 from tests.ledger.helpers import make_client_account, post, sale
 
 FULL_ENTRY = {
@@ -70,6 +72,23 @@ def test_client_account_validation(api):
         json_body={"name": "Again", "registration_number": "25313763", "country": "DK"},
     )
     assert dup.status == 409
+
+
+@pytest.mark.parametrize("name", ["Bell\u0007AS", "A\ufffeB", "Line\nbreak", "Tab\there", "\uffffX"])
+def test_client_account_names_with_control_characters_are_refused(api, name):
+    created = api.post(
+        "/api/v2/client-accounts", json_body={"name": name, "registration_number": "923609016"}
+    )
+    assert created.status == 422, created.text
+    assert "control characters" in created.json()["message"]
+    ok = api.post(
+        "/api/v2/client-accounts", json_body={"name": "Bell AS", "registration_number": "923609016"}
+    )
+    assert ok.status == 201, ok.text
+    ca = ok.json()["id"]
+    patched = api.patch(f"/api/v2/client-accounts/{ca}", json_body={"name": name})
+    assert patched.status == 422, patched.text
+    assert api.get(f"/api/v2/client-accounts/{ca}").json()["name"] == "Bell AS"
 
 
 def test_entry_comes_back_exactly(api):

@@ -94,3 +94,22 @@ def test_client_account_model_refuses_corrupted_numbers_of_every_country(country
         ClientAccountIn(name="X", registration_number=_corrupt(stored), country=country)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="at most 32 characters"):
         ClientAccountIn(name="X", registration_number="1" * 1100, country=country)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("country", "zeros"),
+    [
+        ("NO", "000000000"),
+        ("NO", "000 000 000 MVA"),
+        ("DK", "00000000"),
+        ("SE", "0000000000"),
+        ("FI", "0000000-0"),
+        ("IS", "0000000000"),
+    ],
+)
+def test_all_zero_numbers_are_refused(country: str, zeros: str) -> None:
+    # Zeros pass every weighted check trivially; no registry issues them.
+    with pytest.raises(ValueError, match="is not a valid"):
+        regno.validate(zeros, country)
+    with pytest.raises(ValidationError):
+        ClientAccountIn(name="X", registration_number=zeros, country=country)  # type: ignore[arg-type]

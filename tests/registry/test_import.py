@@ -283,3 +283,25 @@ def test_importing_the_same_register_document_again_changes_nothing(api):
     again = api.post("/api/v2/companies/import", json_body={"documents": [doc]}).json()
     assert first["companies"][0]["created"] and not again["companies"][0]["created"]
     assert len(api.get(f"/api/v2/companies/DK/{number}/history").json()["data"]) > 0
+
+
+def test_a_cvr_search_hit_imports_like_the_document_inside_it(api):
+    number, holding = cvr(), cvr()
+    hit = {"_index": "cvr-permanent", "_id": "1", "_score": 1.0, "_source": cvr_document(number, holding)}
+    res = api.post("/api/v2/companies/import", json_body={"documents": [hit]})
+    assert res.status == 200, res.text
+    assert res.json()["companies"][0]["format"] == "cvr"
+    new = api.get(f"/api/v2/companies/DK/{number}", params={"as_of": "2024-06-30"}).json()
+    assert new["name"] == "Holm Drift ApS" and new["purpose"] == "At drive IT-virksomhed"
+
+
+def test_enhetsregisteret_headcount_is_kept_as_its_number(api):
+    unit = enhet_document()
+    unit["antallAnsatte"] = 0
+    assert api.post("/api/v2/companies/import", json_body={"documents": [unit]}).status == 200
+    assert api.get("/api/v2/companies/NO/923609016").json()["employees"] == "0"
+    for bad in ("fjorten", 12.5, True, -3):
+        unit["antallAnsatte"] = bad
+        res = api.post("/api/v2/companies/import", json_body={"documents": [unit]})
+        assert res.status == 422, (bad, res.text)
+        assert "antallAnsatte" in res.json()["message"]

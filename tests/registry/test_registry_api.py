@@ -202,3 +202,50 @@ def test_owning_companies_need_valid_numbers(api):
         },
     )
     assert res.status == 201 and res.json()["owners"][0]["party"]["registration_number"] == spaced
+
+
+def test_a_company_links_only_a_client_account_the_caller_reaches(stack, api, tenant):
+    from saldo.adapters.tenancy_store import TenancyStore
+    from tests.conftest import ApiClient
+
+    def client_account(client, regno: str) -> int:
+        res = client.post(
+            "/api/v2/client-accounts", json_body={"name": "Fjord AS", "registration_number": regno}
+        )
+        assert res.status == 201, res.text
+        return res.json()["id"]
+
+    store = TenancyStore()
+    other_org = store.create_org("Other Org AS")
+    other = ApiClient(stack, store.create_key(other_org["org_id"], label="other")["key"])
+    theirs = client_account(other, "923609016")
+    ours, second = client_account(api, "923609016"), client_account(api, "888888888")
+    limited = ApiClient(stack, store.create_key(tenant["org_id"], client_accounts=[second])["key"])
+
+    def put_link(client, ca: int):
+        return put(client, "923609016", {"name": "x", "client_account_id": ca}, country="NO")
+
+    for client, ca in (
+        (api, theirs),
+        (api, 999_999),
+        (limited, ours),
+    ):  # another org's, none, outside the grant
+        refused = put_link(client, ca)
+        assert refused.status == 403, refused.text
+        assert refused.json()["error"] == "Forbidden"
+        doc = {"country": "NO", "registration_number": "923609016", "name": "x", "client_account_id": ca}
+        res = client.post("/api/v2/companies/import", json_body={"documents": [doc]})
+        assert res.status == 403, res.text
+    assert api.get("/api/v2/companies/NO/923609016").status == 404  # nothing written
+    assert put_link(api, ours).status == 201
+    assert put_link(limited, second).status == 200
+    assert api.get("/api/v2/companies/NO/923609016").json()["client_account_id"] == second
+
+
+@pytest.mark.parametrize(
+    ("country", "zeros"), [("NO", "000000000"), ("SE", "0000000000"), ("IS", "0000000000")]
+)
+def test_all_zero_registration_numbers_are_refused(api, country, zeros):
+    res = put(api, zeros, {"name": "Nobody AS"}, country=country)
+    assert res.status == 400, res.text
+    assert "is not a valid" in res.json()["message"]

@@ -270,3 +270,16 @@ def test_text_that_xml_cannot_hold_is_dropped() -> None:
     doc = Document(meta, [Column("t", "Tekst")], [Row.detail({"t": "a\ud800b\ufffec\uffffd"})])
     ws = _load(doc).active
     assert ws.cell(_header_row(ws, "Tekst") + 1, 1).value == "abcd"
+
+
+@pytest.mark.parametrize(("name", "clean"), [("Bell\u0007AS", "BellAS"), ("A\ufffeB", "AB")])
+def test_company_names_xml_cannot_hold_leave_properties_and_sheet_names_clean(name: str, clean: str) -> None:
+    # The company name goes into the document properties, the title block and the page header.
+    meta = ReportMeta(kind="x", title=f"Saldobalanse {name}", company_name=name)
+    wb = _load(Document(meta, [Column("t", "Tekst")], [Row.detail({"t": "x"})]))
+    assert wb.properties.subject == clean
+    assert wb.properties.title == f"Saldobalanse {clean}"
+    ws = wb.active
+    assert ws.title == f"Saldobalanse {clean}"
+    assert clean in ws.oddHeader.left.text
+    assert all(clean in str(c.value) for c in (ws.cell(1, 1), ws.cell(2, 1)))

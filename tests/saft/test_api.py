@@ -283,3 +283,22 @@ def test_an_import_that_leaves_many_segments_queues_a_compaction(stack, api, mon
     manifest = default_store().manifest(_org(api), done["client_account_id"])
     assert [s.kind for s in manifest.segments] == ["lines"]
     assert manifest.segments[0].rows == done["counts"]["lines"] == 3 * (COMPACT_AFTER + 4)
+
+
+def test_an_export_whose_totals_exceed_the_schemas_18_digits_is_a_422(stack, api):
+    from tests.ledger.helpers import make_client_account, post
+
+    ca = make_client_account(api)
+    top = "999999999999999.99"  # each within the API's bound; eleven sum to 19 digits
+    entry = {
+        "posting_date": "2025-03-01",
+        "lines": [{"account_code": "1920", "debit": top}, {"account_code": "3000", "credit": top}],
+    }
+    assert post(api, ca, [entry] * 11).status == 201
+    params = {"client_account_id": ca, "date_from": "2025-01-01", "date_to": "2025-12-31"}
+    res = api.get("/api/v2/reports/data-export", params=params, headers={"accept": "text/xml"})
+    assert res.status == 422, res.text
+    body = res.json()
+    assert body["error"] == "Unprocessable Entity"
+    assert "TotalDebit would be 10999999999999999.89 (19 digits)" in body["message"]
+    assert "at most 18 digits" in body["message"]

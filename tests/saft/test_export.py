@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from saldo.errors import Unprocessable
 from saldo.ledger.models import JournalEntriesIn
 from saldo.ledger.query import stream_view
 from saldo.saft import NAMESPACE, exporter
@@ -118,3 +119,29 @@ def test_text_is_fitted_and_escaped_as_libxml2_writes_it(value):
 
 def test_negation_of_amounts_written_as_text():
     assert [neg(x) for x in ("5.00", "-5.00", "0.00", "0", "-0.01")] == ["-5.00", "5.00", "0.00", "0", "0.01"]
+
+
+def test_totals_beyond_the_schemas_18_digits_refuse_the_export_before_writing(ledger, xsd130):
+    service, account = ledger
+    top = "999999999999999.99"  # the largest amount the ledger takes; eleven of them sum to 19 digits
+    entries = [
+        {
+            "posting_date": "2025-08-01",
+            "lines": [{"account_code": "1920", "debit": top}, {"account_code": "2050", "credit": top}],
+        }
+        for _ in range(11)
+    ]
+    ca = account.id
+    service.post_entries(JournalEntriesIn.model_validate({"client_account_id": ca, "entries": entries[:9]}))
+    assert_valid_130(xsd130, _export(service.view(account)))  # nine (and the rest) fit in 18 digits
+    service.post_entries(JournalEntriesIn.model_validate({"client_account_id": ca, "entries": entries[9:]}))
+    buf = io.BytesIO()
+    with pytest.raises(Unprocessable, match=r"TotalDebit would be 1\d{16}\.\d\d \(19 digits\).*at most 18"):
+        export_saft(
+            service.view(account), buf, date_from=START, date_to=END, created=datetime(2026, 1, 15),
+            software_version="t",
+        )  # fmt: skip
+    assert buf.getvalue() == b""
+    # A period after the big one: the totals are small, but the balances carried in are too long.
+    with pytest.raises(Unprocessable, match="opening balance of account 1920"):
+        _export(service.view(account), date(2026, 1, 1), date(2026, 12, 31))

@@ -253,3 +253,38 @@ def test_entries_outside_the_selection_and_a_missing_exchange_rate():
     view = open_view(store, "org", repo.get("org", outcome.client_account_id))
     (rate,) = view.rows("SELECT exchange_rate FROM lines WHERE currency_code = 'EUR'")[0]
     assert rate == Decimal("0.5")  # derived from the amounts when the file gives no ExchangeRate
+
+
+def test_amounts_beyond_the_apis_bound_refuse_the_file():
+    # A balanced voucher whose lines are 10^16: the JSON API refuses any amount of 10^15 or more.
+    huge, rest = Decimal("9999999999999999.99"), Decimal("10636.30")
+    data = in_entries(generated(2), b"<Amount>53181.49</Amount>", f"<Amount>{huge}</Amount>".encode())
+    data = in_entries(
+        data,
+        b"<CreditAmount><Amount>42545.19</Amount>",
+        f"<CreditAmount><Amount>{huge - rest}</Amount>".encode(),
+    )
+    error = _refused(data, "out_of_bounds")
+    assert error["count"] == 2
+    assert error["values"][0] == {"transaction": "1", "line": "1", "element": "Amount", "value": str(huge)}
+    assert "transaction 1 line 1" in error["message"] and "1,000,000,000,000,000" in error["message"]
+
+
+def test_the_largest_amount_the_api_takes_imports():
+    top, rest = Decimal("999999999999999.99"), Decimal("10636.30")
+    data = in_entries(generated(2), b"<Amount>53181.49</Amount>", f"<Amount>{top}</Amount>".encode())
+    data = in_entries(
+        data,
+        b"<CreditAmount><Amount>42545.19</Amount>",
+        f"<CreditAmount><Amount>{top - rest}</Amount>".encode(),
+    )
+    outcome, _store, _repo = run(data)
+    assert outcome.status == "SUCCEEDED", outcome.errors
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31"])
+def test_dates_outside_the_apis_range_refuse_the_file(day):
+    data = in_entries(generated(2), b"<TransactionDate>2025-01-01", f"<TransactionDate>{day}".encode())
+    error = _refused(data, "out_of_bounds")
+    assert error["values"] == [{"transaction": "1", "element": "TransactionDate", "value": day}]
+    assert "1900-01-01..2199-12-31" in error["message"]

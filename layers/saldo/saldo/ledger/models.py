@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -55,6 +56,20 @@ Rate = Annotated[Decimal, Field(ge=0, le=1000, max_digits=12, decimal_places=6)]
 Code = Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9._-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=256)]
 
+# C0 controls (tab and newline included), lone surrogates and the non-characters U+FFFE/U+FFFF: no XML
+# document (SAF-T, the workbook's properties) can hold them, and a name is one line.
+_NOT_IN_NAMES = re.compile("[\x00-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable_name(value: str) -> str:
+    if _NOT_IN_NAMES.search(value):
+        raise ValueError("must not contain control characters or the non-characters U+FFFE/U+FFFF")
+    return value
+
+
+#: A client account's name: what `Name` allows, without characters no report could show.
+AccountName = Annotated[Name, AfterValidator(_printable_name)]
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -62,7 +77,7 @@ class Strict(BaseModel):
 
 # ------------------------------------------------------------------ client accounts
 class ClientAccountIn(Strict):
-    name: Name
+    name: AccountName
     registration_number: str = Field(
         max_length=regno.MAX_INPUT_LENGTH,
         description="Registration number with its national check digit: NO organisasjonsnummer (9 digits), "
@@ -85,7 +100,7 @@ REQUIRED_ACCOUNT_FIELDS = ("name", "fiscal_year_start_month", "vat_registered")
 
 
 class ClientAccountPatch(Strict):
-    name: Name | None = None
+    name: AccountName | None = None
     fiscal_year_start_month: int | None = Field(None, ge=1, le=12)
     vat_registered: JsonBool | None = None
     locked_until: Day | None = Field(None, description="null removes the lock")

@@ -8,6 +8,8 @@
 | FI | Y-tunnus, NNNNNNN-C | mod 11, weights 7 9 10 5 8 4 2; remainder 1 is never issued |
 | IS | kennitala, 10 digits | mod 11, weights 3 2 7 6 5 4 3 2 on the first 8; check digit in position 9 |
 
+A number of zeros only passes every check above trivially and is never issued: it is refused everywhere.
+
 Numbers are stored normalized (digits only; the Finnish one as NNNNNNN-C), which keeps them unique per
 organization and short enough for a DynamoDB key.
 """
@@ -27,7 +29,8 @@ _IS_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)
 
 def _digits(value: str, n: int) -> bool:
     # str.isdigit() also accepts other scripts' digits ("١٢٣"); registration numbers are ASCII.
-    return len(value) == n and value.isascii() and value.isdigit()
+    # All zeros pass every weighted check trivially and are never issued, in any country.
+    return len(value) == n and value.isascii() and value.isdigit() and value.strip("0") != ""
 
 
 def _mod11_check(digits: str, weights: tuple[int, ...]) -> int | None:
@@ -66,7 +69,7 @@ def valid_swedish_orgnr(value: str) -> bool:
 
 def valid_finnish_business_id(value: str) -> bool:
     """Y-tunnus NNNNNNN-C: mod 11 over weights 7 9 10 5 8 4 2; remainder 1 is never issued."""
-    if len(value) != 9 or value[7] != "-" or not _digits(value[:7], 7) or not _digits(value[8], 1):
+    if len(value) != 9 or value[7] != "-" or not _digits(value[:7], 7) or value[8] not in "0123456789":
         return False
     return _mod11_check(value[:7], _FI_WEIGHTS) == int(value[8])
 

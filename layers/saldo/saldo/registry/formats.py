@@ -37,7 +37,7 @@ class DocumentError(ValueError):
 def detect(document: Any) -> str:
     if not isinstance(document, dict):
         raise DocumentError("a document is a JSON object")
-    if "Vrvirksomhed" in document or "cvrNummer" in document:
+    if "Vrvirksomhed" in _cvr_hit(document) or "cvrNummer" in document:
         return "cvr"
     if "organisasjonsnummer" in document or "enhet" in document:
         return "enhetsregisteret"
@@ -47,6 +47,12 @@ def detect(document: Any) -> str:
         "unknown document: expected a CVR company (cvrNummer), an Enhetsregisteret unit "
         "(organisasjonsnummer) or Saldo's company JSON (country, registration_number)"
     )
+
+
+def _cvr_hit(document: dict[str, Any]) -> dict[str, Any]:
+    """CVR's Elasticsearch API answers with hits, `{"_source": {"Vrvirksomhed": ...}}`: the one inside."""
+    source = document.get("_source")
+    return source if isinstance(source, dict) and "Vrvirksomhed" in source else document
 
 
 def _list(value: Any) -> list[Any]:
@@ -142,6 +148,7 @@ def _attribute(member_data: list[Any], kind: str) -> list[tuple[Any, str | None,
 
 
 def read_cvr(document: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    document = _cvr_hit(document)
     doc = _dict(document.get("Vrvirksomhed")) or document
     number = str(doc.get("cvrNummer") or "")
     try:
@@ -363,10 +370,22 @@ def read_enhetsregisteret(document: dict[str, Any], day: date) -> tuple[str, str
         else None,
         "industry_codes": industry,
         "purpose": " ".join(str(x) for x in _list(unit.get("vedtektsfestetFormaal"))) or None,
-        "employees": str(unit["antallAnsatte"]) if unit.get("antallAnsatte") is not None else None,
+        "employees": _headcount(unit.get("antallAnsatte")),
         "roles": unique_roles,
     }
     return "NO", number, company_in({k: v for k, v in body.items() if v is not None})
+
+
+def _headcount(value: Any) -> str | None:
+    """Enhetsregisteret's antallAnsatte, a whole number, as the registry's `employees` text ("14").
+
+    `employees` is text because CVR gives an interval code (`ANTAL_10_19`); a number is kept exactly.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
+        raise DocumentError(f"antallAnsatte: not a whole number of employees: {str(value)[:40]!r}")
+    return str(int(value))
 
 
 def company_in(body: dict[str, Any]) -> CompanyIn:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from saldo.errors import BadRequest, Conflict, NotFound, Unprocessable
+from saldo.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from saldo.ledger import regno
 from saldo.registry import record as rec
 from saldo.registry.models import CompanyIn, PersonIn
@@ -40,6 +40,13 @@ def default_store() -> Any:
     from saldo.adapters.registry_store import RegistryStore
 
     return RegistryStore()
+
+
+@cache
+def default_client_accounts() -> Any:
+    from saldo.adapters.client_accounts import ClientAccountRepo
+
+    return ClientAccountRepo()
 
 
 def _publish(detail_type: str, detail: dict[str, Any]) -> None:
@@ -80,10 +87,28 @@ class RegistryService:
         org_id: str,
         store: Any = None,
         publish: Callable[[str, dict[str, Any]], None] | None = None,
+        *,
+        client_accounts: Any = None,
+        may_access: Callable[[int], object] | None = None,
     ) -> None:
+        """`may_access(id)` raises Forbidden unless the caller's key may reach the client account (its grant);
+        the route passes `current_caller().require_client_account`."""
         self.org_id = org_id
         self.store = store or default_store()
         self.publish = publish or _publish
+        self._client_accounts = client_accounts
+        self.may_access = may_access
+
+    def _check_client_account(self, client_account_id: int | None) -> None:
+        """A company may link only a client account of this organization that the key reaches: 403 otherwise,
+        the same answer for one that does not exist as for another organization's (docs/SECURITY.md)."""
+        if client_account_id is None:
+            return
+        if self.may_access is not None:
+            self.may_access(client_account_id)
+        repo = self._client_accounts or default_client_accounts()
+        if repo.record(self.org_id, client_account_id) is None:
+            raise Forbidden(f"No access to client account {client_account_id}")
 
     # ------------------------------------------------------------------ companies
     def put_company(self, country: str, number: str, company: CompanyIn) -> tuple[dict[str, Any], bool]:
@@ -92,6 +117,7 @@ class RegistryService:
 
         number = registration_number(country, number)
         _check_parties(company)
+        self._check_client_account(company.client_account_id)
         day = company.effective_date or today()
         for _ in range(MAX_ATTEMPTS):
             found = self.store.get_company(self.org_id, country, number)
@@ -181,6 +207,8 @@ class RegistryService:
                     country, number, content = formats.read_saldo(document)
                 if isinstance(content, CompanyIn):
                     _check_parties(content)
+                    # Forbidden (403) is not a problem of the document: it ends the import, nothing written.
+                    self._check_client_account(content.client_account_id)
             except formats.DocumentError as exc:
                 problems.append({"field": f"documents[{i}]", "message": str(exc)})
                 continue

@@ -61,8 +61,13 @@ def _hf_escape(value: str) -> str:
     return value.replace("&", "&&")
 
 
+def _plain(value: str) -> str:
+    """Text XML can hold, for places that are not cells (document properties, sheet names, headers)."""
+    return NOT_XML.sub("", value)
+
+
 def _sheet_title(title: str) -> str:
-    cleaned = _SHEET_BAD.sub(" ", title).strip().strip("'")
+    cleaned = _SHEET_BAD.sub(" ", _plain(title)).strip().strip("'")
     return (cleaned or "Rapport")[:31]
 
 
@@ -240,7 +245,7 @@ class _SheetWriter:
         ws.sheet_format.outlineLevelRow = self.max_outline or None
         ws.sheet_view.showGridLines = False
 
-        title_rows: list[list[Any]] = [[_cell(ws, meta.title_text(), st.meta(title=True))]]
+        title_rows: list[list[Any]] = [[_cell(ws, _clean_text(meta.title_text()), st.meta(title=True))]]
         info = [meta.company_name]
         if meta.organization_number:
             info.append(f"{label('organization_number', lang)} {format_org_number(meta.organization_number)}")
@@ -291,14 +296,14 @@ class _SheetWriter:
         ws.page_setup.fitToHeight = 0
         ws.page_margins.left = ws.page_margins.right = 0.5
         ws.page_margins.top = ws.page_margins.bottom = 0.75
-        company = meta.company_name
+        company = _plain(meta.company_name)
         if meta.organization_number:
             company += f"  {label('organization_number', lang)} {format_org_number(meta.organization_number)}"
         ws.oddHeader.left.text = _hf_escape(company)[:80]
         ws.oddHeader.left.size = 8
-        ws.oddHeader.center.text = "&B" + _hf_escape(meta.title_text())[:80] + "&B"
+        ws.oddHeader.center.text = "&B" + _hf_escape(_plain(meta.title_text()))[:80] + "&B"
         ws.oddHeader.center.size = 9
-        ws.oddHeader.right.text = _hf_escape(self.period)[:60]
+        ws.oddHeader.right.text = _hf_escape(_plain(self.period))[:60]
         ws.oddHeader.right.size = 8
         ws.oddFooter.left.text = _hf_escape(self.generated)[:80]
         ws.oddFooter.left.size = 8
@@ -497,9 +502,10 @@ def write_xlsx(
 
     meta = document.meta
     wb = Workbook(write_only=True)
-    wb.properties.title = meta.title_text()
+    # openpyxl refuses what XML cannot hold in document properties; a client name may carry it.
+    wb.properties.title = _plain(meta.title_text())
     wb.properties.creator = "Saldo"
-    wb.properties.subject = meta.company_name
+    wb.properties.subject = _plain(meta.company_name)
     # Peek a bounded number of rows to size the outline buttons; everything else streams.
     head, rows, _ = peek(document.iter_rows(), 2000)
     max_outline = min(MAX_OUTLINE, max((max(r.level - 1, 0) for r in head), default=0))

@@ -36,7 +36,15 @@ from saldo.saft.mapping import (
     extras_of,
     one_line_address,
 )
-from saldo.saft.writer import Rendered, TransactionText, neg, parties_xml, tax_head_xml, write_saft
+from saldo.saft.writer import (
+    Rendered,
+    TransactionText,
+    check_amount,
+    neg,
+    parties_xml,
+    tax_head_xml,
+    write_saft,
+)
 
 ZERO = Decimal("0.00")
 FETCH = 8192
@@ -321,6 +329,7 @@ def export_saft(
             }
         )
 
+    _check_amounts(Decimal(debit), Decimal(credit), account_rows, customers, suppliers)
     tax_rates = {code: tc.get("rate") for code, tc in master.tax_codes.items()}
     header = _header(view, extras, date_from, date_to, created, software_version, user_id)
     write_saft(
@@ -342,6 +351,29 @@ def export_saft(
         Decimal(debit),
         Decimal(credit),
     )
+
+
+def _check_amounts(
+    debit: Decimal,
+    credit: Decimal,
+    accounts: list[dict[str, Any]],
+    customers: list[dict[str, Any]],
+    suppliers: list[dict[str, Any]],
+) -> None:
+    """Refuse the export before writing anything when a sum exceeds the schema's 18 digits.
+
+    Lines are below 10^15 each; the totals and balances sum them. (Line amounts themselves always fit.)
+    """
+    check_amount(debit, "TotalDebit")
+    check_amount(credit, "TotalCredit")
+    for a in accounts:
+        check_amount(a["opening"], f"The opening balance of account {a['id']}")
+        check_amount(a["closing"], f"The closing balance of account {a['id']}")
+    for kind, parties in (("customer", customers), ("supplier", suppliers)):
+        for p in parties:
+            for b in p["balances"]:
+                check_amount(b["opening"], f"The opening balance of {kind} {p['id']} on {b['account_id']}")
+                check_amount(b["closing"], f"The closing balance of {kind} {p['id']} on {b['account_id']}")
 
 
 def _party_base(bp: dict[str, Any], rec: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ Errors (structural, or data Saldo cannot hold faithfully):
   `unbalanced_voucher`      a transaction whose debits and credits differ
   `currency_mismatch`       the file's default currency is not the client account's
   `locked_period`           a transaction dated in the client account's locked period
+  `out_of_bounds`           an amount of 10^15 or more, or a date outside 1900-01-01..2199-12-31: the JSON
+                            API's bounds (saldo.ledger.models), which every stored entry must meet
 Warnings (imported as is):
   `control_totals`          NumberOfEntries / TotalDebit / TotalCredit differ from the lines
   `opening_balance_sum`, `closing_balance_sum`   opening or closing balances do not sum to zero
@@ -33,6 +35,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from saldo.ledger.models import AMOUNT_LIMIT, MAX_DATE, MIN_DATE
 from saldo.saft.model import Account, AnalysisEntry, Header, Party, TaxCodeDetail, Totals, Transaction
 
 ZERO = Decimal("0.00")
@@ -126,6 +129,8 @@ class Collector:
         self.unbalanced: list[dict[str, Any]] = []
         self.unbalanced_count = 0
         self.both_parties: list[str] = []
+        self.out_of_bounds: list[dict[str, Any]] = []
+        self.out_of_bounds_count = 0
         self.transactions = 0
         self.lines = 0
         self.first_date: date | None = None
@@ -206,6 +211,8 @@ class Collector:
             self.first_date = tx.date
         if self.last_date is None or tx.date > self.last_date:
             self.last_date = tx.date
+        if not MIN_DATE <= tx.date <= MAX_DATE:
+            self._out_of_bounds(tx.id, None, "TransactionDate", tx.date)
         if tx.period is not None and 1 <= tx.period <= 12:
             self.fiscal_votes[(tx.date.month - tx.period) % 12 + 1] += 1
         total = ZERO
@@ -222,6 +229,12 @@ class Collector:
             else:
                 credit -= amount
             record_id = line.record_id
+            if not -AMOUNT_LIMIT < amount < AMOUNT_LIMIT:
+                self._out_of_bounds(tx.id, record_id, "Amount", amount)
+            if line.currency_amount is not None and not -AMOUNT_LIMIT < line.currency_amount < AMOUNT_LIMIT:
+                self._out_of_bounds(tx.id, record_id, "CurrencyAmount", line.currency_amount)
+            if line.due_date is not None and not MIN_DATE <= line.due_date <= MAX_DATE:
+                self._out_of_bounds(tx.id, record_id, "DueDate", line.due_date)
             movements[line.account_id] += amount
             used_accounts(line.account_id, where, record_id)
             if line.customer_id and line.supplier_id and len(self.both_parties) < MAX_EXAMPLES:
@@ -237,6 +250,9 @@ class Collector:
                 if len(coded) > 1:
                     self.multi_tax_lines += 1
                 for tax in coded[:1]:
+                    for what, value in (("TaxBase", tax.base), ("TaxAmount", tax.amount)):
+                        if value is not None and not -AMOUNT_LIMIT < value < AMOUNT_LIMIT:
+                            self._out_of_bounds(tx.id, record_id, what, value)
                     code = tax.code or ""
                     span = self.used_tax.get(code)
                     if span is None:
@@ -261,6 +277,12 @@ class Collector:
                 self.unbalanced.append(
                     {"transaction": tx.id, "debit": _m(debit), "credit": _m(credit), "difference": _m(total)}
                 )
+
+    def _out_of_bounds(self, tx_id: str, record_id: str | None, element: str, value: Any) -> None:
+        self.out_of_bounds_count += 1
+        if len(self.out_of_bounds) < MAX_EXAMPLES:
+            where = {"transaction": tx_id} if record_id is None else {"transaction": tx_id, "line": record_id}
+            self.out_of_bounds.append({**where, "element": element, "value": str(value)})
 
     # ---------------------------------------------------------- derived facts
     def header(self) -> Header | None:
@@ -331,6 +353,21 @@ def check(c: Collector, known: Known | None = None) -> Report:
             f"debit {first['debit']} ≠ credit {first['credit']} (difference {first['difference']})",
             transactions=c.unbalanced,
             count=c.unbalanced_count,
+        )
+    if c.out_of_bounds_count:
+        first = c.out_of_bounds[0]
+        where = f"transaction {first['transaction']}" + (f" line {first['line']}" if "line" in first else "")
+        rule = (
+            f"amounts must be below {AMOUNT_LIMIT:,} in absolute value"
+            if first["element"] not in ("TransactionDate", "DueDate")
+            else f"dates must be within {MIN_DATE}..{MAX_DATE}"
+        )
+        r.error(
+            "out_of_bounds",
+            f"{c.out_of_bounds_count} value(s) outside what Saldo holds; {where}: {first['element']} "
+            f"{first['value']} ({rule})",
+            values=c.out_of_bounds,
+            count=c.out_of_bounds_count,
         )
     if c.both_parties:
         r.error(

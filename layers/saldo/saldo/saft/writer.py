@@ -30,11 +30,15 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
+from saldo.errors import Unprocessable
 from saldo.saft import EXPORT_VERSION, NAMESPACE, NS
 from saldo.xmltext import MARKUP, NOT_XML, escape
 
 NSMAP = {None: NAMESPACE}
 CENT = Decimal("0.01")
+#: SAFmonetaryType in the 1.30 XSD: totalDigits 18, fractionDigits 2, so every amount is below 10^16.
+SAFT_AMOUNT_DIGITS = 18
+SAFT_AMOUNT_LIMIT = Decimal(10) ** (SAFT_AMOUNT_DIGITS - 2)
 RATE = Decimal("0.00000001")
 CODE, SHORT, MIDDLE1, MIDDLE2, LONG = 9, 18, 35, 70, 256
 _BAD_CHARS = NOT_XML
@@ -72,6 +76,19 @@ def text(value: Any, max_len: int) -> str:
 
 def money(value: Decimal) -> str:
     return format(Decimal(value).quantize(CENT), "f")
+
+
+def check_amount(value: Decimal, what: str) -> None:
+    """Refuse (422) an amount the SAF-T schema cannot hold, before anything of the file is written.
+
+    A single ledger amount is below 10^15; sums of them (the control totals, balances) can reach further.
+    """
+    if abs(value) >= SAFT_AMOUNT_LIMIT:
+        digits = len(money(abs(value)).replace(".", ""))
+        raise Unprocessable(
+            f"{what} would be {money(value)} ({digits} digits); SAF-T Financial 1.30 amounts have at most "
+            f"{SAFT_AMOUNT_DIGITS} digits (below {SAFT_AMOUNT_LIMIT:,.0f}). Export a shorter period."
+        )
 
 
 def neg(amount: str) -> str:
@@ -599,6 +616,10 @@ def write_saft(
     _section(w, "AnalysisTypeTable", analysis, _analysis_entry)
     w.write("</MasterFiles><GeneralLedgerEntries>")
     entries, debit, credit = totals
+    # Checked by the exporter before the first byte; here for any other caller (w has flushed nothing
+    # but the master files' chunks, which a refusal discards with the response).
+    check_amount(debit, "TotalDebit")
+    check_amount(credit, "TotalCredit")
     w.leaf("NumberOfEntries", str(entries))
     w.leaf("TotalDebit", money(debit))
     w.leaf("TotalCredit", money(credit))

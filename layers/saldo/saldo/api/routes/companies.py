@@ -48,7 +48,9 @@ AsOf = Annotated[
 
 
 def _service() -> RegistryService:
-    return RegistryService(current_caller().org_id)
+    caller = current_caller()
+    # A company's client_account_id must be within the key's grant, as on every client-account route.
+    return RegistryService(caller.org_id, may_access=caller.require_client_account)
 
 
 @router.put(
