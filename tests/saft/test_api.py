@@ -302,3 +302,14 @@ def test_an_export_whose_totals_exceed_the_schemas_18_digits_is_a_422(stack, api
     assert body["error"] == "Unprocessable Entity"
     assert "TotalDebit would be 10999999999999999.89 (19 digits)" in body["message"]
     assert "at most 18 digits" in body["message"]
+    zipped = api.get(
+        "/api/v2/reports/data-export",
+        params={**params, "email": "revisor@example.no"},
+        headers={"accept": "application/zip"},
+    )
+    assert zipped.status == 202, zipped.text
+    stack.drain()
+    status = api.follow(zipped.json()["links"]["self"]).json()
+    assert status["status"] == "FAILED", status  # at once, with the reason: retrying cannot help
+    assert status["errors"][0]["code"] == "saft_limit" and "18 digits" in status["errors"][0]["message"]
+    assert not [m for m in stack.outbox() if "revisor@example.no" in str(m["destinations"])]

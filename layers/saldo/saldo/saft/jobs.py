@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from saldo import __version__
 from saldo.config import settings
-from saldo.errors import NotFound
+from saldo.errors import NotFound, Unprocessable
 from saldo.jobs import PermanentJobError, register
 from saldo.ledger.query import stream_view
 from saldo.observability import count
@@ -162,18 +162,23 @@ def run_export(message: dict[str, Any]) -> None:
     view = stream_view(service.store, service.store.manifest(org_id, account.id), account)
     with tempfile.TemporaryDirectory(prefix="saldo-export-") as tmp:
         path = Path(tmp) / "export.zip"
-        with (
-            zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf,
-            zf.open(name, "w", force_zip64=True) as member,
-        ):
-            summary = export_saft(
-                view,
-                member,
-                date_from=date_from,
-                date_to=date_to,
-                created=created,
-                software_version=__version__,
-            )
+        try:
+            with (
+                zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf,
+                zf.open(name, "w", force_zip64=True) as member,
+            ):
+                summary = export_saft(
+                    view,
+                    member,
+                    date_from=date_from,
+                    date_to=date_to,
+                    created=created,
+                    software_version=__version__,
+                )
+        except Unprocessable as exc:  # the ledger cannot be written as SAF-T: retrying cannot help
+            error = {"code": "saft_limit", "message": exc.message}
+            statuses.finish(org_id, export_id, "FAILED", {"errors": [error]})
+            return
         size = path.stat().st_size
         with path.open("rb") as fh:
             documents.put_object(
