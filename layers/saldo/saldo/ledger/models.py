@@ -55,11 +55,11 @@ def _plain_amount(value: object) -> object:
 
 Money = Annotated[
     Decimal,
-    BeforeValidator(_plain_amount),
     # Exclusive bounds: 10^15 is exact in the OpenAPI document, 999999999999999.99 is not (as a float).
     Field(
         gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT, description="Amount with at most two decimals; |amount| < 10^15"
     ),
+    BeforeValidator(_plain_amount),  # after Field: runs first and keeps the bounds in the schema
     AfterValidator(_two_decimals),
 ]
 RATE_LIMIT = Decimal(10**9)
