@@ -199,3 +199,17 @@ def test_plain_amounts_are_accepted(api, amount):
         "lines": [{"account_code": "1920", "debit": amount}, {"account_code": "3000", "credit": amount}],
     }
     assert post(api, ca, [entry]).status == 201
+
+
+def test_the_sequence_counter_never_overflows():
+    from saldo.errors import Unprocessable
+    from saldo.ledger.posting import BIGINT_MAX, Counters
+
+    counters = Counters(next_sequence=5)
+    assert counters.take_sequence(10**12) == 10**12 and counters.next_sequence == 10**12 + 1
+    assert counters.take_sequence() == 10**12 + 1
+    # A ledger that took BIGINT's largest number before the bound: a clear 422, never an overflow.
+    legacy = Counters(next_sequence=BIGINT_MAX)
+    with pytest.raises(Unprocessable, match="give sequence_number"):
+        legacy.take_sequence()
+    assert legacy.take_sequence(7) == 7 and legacy.next_sequence == BIGINT_MAX

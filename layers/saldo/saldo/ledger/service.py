@@ -176,8 +176,7 @@ class LedgerService:
             rows: list[dict[str, Any]] = []
             summary = []
             for entry in payload.entries:
-                seq = entry.sequence_number or counters.next_sequence
-                counters.next_sequence = max(counters.next_sequence, seq + 1)
+                seq = counters.take_sequence(entry.sequence_number)
                 entry_rows = posting.entry_rows(
                     entry,
                     entry_id=counters.next_entry_id,
@@ -260,7 +259,7 @@ class LedgerService:
                 reversal,
                 entry_id=c.next_entry_id,
                 version=1,
-                sequence_number=c.next_sequence,
+                sequence_number=c.take_sequence(),
                 first_line_uid=c.next_line_uid,
                 account=account,
                 batch_id=batch_id,
@@ -272,7 +271,6 @@ class LedgerService:
             ]
             result = {"cancelled_entry_id": entry_id, "reversal_entry_id": c.next_entry_id}
             c.next_entry_id += 1
-            c.next_sequence += 1
             c.next_line_uid += len(rows)
             return Change(lines=rows, facts=facts, result=result)
 
