@@ -54,6 +54,8 @@ PARTNERS = [
 
 
 def make_client_account(api: Any, regno: str = "923609016", **extra: Any) -> int:
+    # The lock comes after the chart: while a period is locked, opening balances cannot change.
+    locked_until = extra.pop("locked_until", None)
     res = api.post(
         "/api/v2/client-accounts",
         json_body={"name": "Fjord Regnskap AS", "registration_number": regno, **extra},
@@ -67,6 +69,9 @@ def make_client_account(api: Any, regno: str = "923609016", **extra: Any) -> int
         ("business-partners", PARTNERS),
     ):
         r = api.post(f"/api/v2/client-accounts/{ca}/{path}", json_body={"items": items})
+        assert r.status == 200, r.text
+    if locked_until is not None:
+        r = api.patch(f"/api/v2/client-accounts/{ca}", json_body={"locked_until": locked_until})
         assert r.status == 200, r.text
     return ca
 

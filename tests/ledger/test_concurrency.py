@@ -435,3 +435,31 @@ def _wait_import(api: Api, served: Any, import_id: str, timeout: float = 300) ->
             return body
         time.sleep(0.2)
     raise AssertionError(f"import {import_id} did not finish")
+
+
+def test_cancels_racing_reconciliations_of_its_line_have_one_winner(api, org):
+    """A cancel and a reconciliation of the entry's line at once: the one that lands first wins, the
+    other is refused (never a cancelled entry whose line stays reconciled)."""
+    ca = client_account(api)
+    inv_line, pay_line = _invoice_and_payment(api, ca)
+    invoice_id = ledger_lines(org, ca, "SELECT entry_id FROM lines WHERE line_uid = ?", [inv_line])[0][0]
+    body = {
+        "client_account_id": ca,
+        "reference": "M-1",
+        "lines": [{"line_id": inv_line, "amount": "100.00"}, {"line_id": pay_line, "amount": "100.00"}],
+    }
+    requests = [
+        lambda: api.call("POST", "/api/v2/reconciliations", body),
+        lambda: api.call("POST", f"/api/v2/journal-entries/{invoice_id}/cancel", {"client_account_id": ca}),
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        (rec_status, rec), (cancel_status, cancel) = pool.map(lambda r: r(), requests)
+    assert sorted([rec_status, cancel_status]) == [200, 422], (rec, cancel)
+    if rec_status == 422:
+        assert "cancelled" in rec["message"], rec
+    else:
+        assert "unreconcile reference M-1 first" in cancel["message"], cancel
+    cancelled, reconciled = ledger_lines(
+        org, ca, "SELECT bool_or(cancelled), sum(reconciled_amount) FROM lines WHERE line_uid = ?", [inv_line]
+    )[0]
+    assert not (cancelled and reconciled)

@@ -244,6 +244,14 @@ def test_cancel_reconcile_and_drafts(api):
     got = api.get(f"/api/v2/journal-entries/{invoice['id']}", params={"client_account_id": ca}).json()
     assert got["lines"][0]["reconciled_amount"] == Decimal("1000.00")
 
+    # A reconciled entry is not cancelled until its reconciliation is undone.
+    refused = api.post(
+        f"/api/v2/journal-entries/{invoice['id']}/cancel",
+        json_body={"client_account_id": ca, "reason": "Feilføring"},
+    )
+    assert refused.status == 422 and "unreconcile reference M1 first" in refused.json()["message"]
+    undo = api.post("/api/v2/reconciliations/M1/unreconcile", json_body={"client_account_id": ca})
+    assert undo.status == 200, undo.text
     cancelled = api.post(
         f"/api/v2/journal-entries/{invoice['id']}/cancel",
         json_body={"client_account_id": ca, "reason": "Feilføring"},

@@ -64,6 +64,19 @@ class Oracle:
                 }
             )
 
+    def cancel(self, original: list[int], reversal: list[int], on: date) -> None:
+        """An entry (its line ids) cancelled by a reversal (its line ids) dated `on`: the two settle each
+        other from the later of their dates, and are no open items from then on."""
+        ids = set(original) | set(reversal)
+        dates = [ln["date"] for ln in self.lines if ln["id"] in set(original)] + [on]
+        for ln in self.lines:
+            if ln["id"] in ids:
+                ln["cancelled"] = True
+                ln["settled_on"] = max(dates)
+
+    def settled(self, ln: dict[str, Any], as_of: date) -> bool:
+        return ln.get("settled_on") is not None and ln["settled_on"] <= as_of
+
     def reconcile(self, matches: list[tuple[int, str | Decimal]], on: date) -> None:
         """Lines matched (by id, positive amounts) by a reconciliation that counts from `on`."""
         for line_id, amount in matches:
@@ -84,7 +97,7 @@ class Oracle:
                 continue
             amount = ln["debit"] - ln["credit"]
             rec = self.reconciled(ln["id"], as_of) if ln["id"] is not None else ZERO
-            out[ln["id"]] = amount - rec if amount >= 0 else amount + rec
+            out[ln["id"]] = ZERO if self.settled(ln, as_of) else amount - rec if amount >= 0 else amount + rec
         return out
 
     def ageing(
@@ -112,7 +125,8 @@ class Oracle:
             amount = ln["debit"] - ln["credit"]
             rec = self.reconciled(ln["id"], as_of) if ln["id"] is not None else ZERO
             due = (ln["due_date"] if basis == "due_date" else None) or ln["document_date"] or ln["date"]
-            put(due, amount - rec if amount >= 0 else amount + rec)
+            if not self.settled(ln, as_of):
+                put(due, amount - rec if amount >= 0 else amount + rec)
         attributed = ZERO
         for (pid, c), amount in self.party_opening.items():
             if c == code and (partner is None or pid == partner) and self.opening_date <= as_of:

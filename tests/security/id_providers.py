@@ -114,7 +114,7 @@ def reconciliation(world: World, t: Tenant) -> str:
         "post an entry to reconcile",
     )
     line_ids = posted["entries"][0]["line_ids"]
-    reference = t.named("match")[:64]
+    reference = t.named("match").replace(" ", "-")[:64]  # a reference is [A-Za-z0-9._-]
     body = {
         "client_account_id": ca,
         "reference": reference,
@@ -195,7 +195,7 @@ def reconcile(world: World, owner: Tenant, caller: Tenant) -> Body:
         {
             "client_account_id": _ca(world, owner),
             "lines": [{"line_id": 1, "amount": "1250.00"}, {"line_id": 2, "amount": "1250.00"}],
-            "reference": caller.named("match")[:64],
+            "reference": caller.named("match").replace(" ", "-")[:64],
         }
     )
 

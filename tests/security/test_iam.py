@@ -146,6 +146,11 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     assert (
         api.delete(f"/api/v2/journal-entries/{draft['id']}", params={"client_account_id": ca}).status == 200
     )
+    # A reconciled entry is cancelled once its reconciliation is undone.
+    undo = api.post(
+        f"/api/v2/reconciliations/{rec.json()['reference']}/unreconcile", json_body={"client_account_id": ca}
+    )
+    assert undo.status == 200, undo.text
     cancel = api.post(f"/api/v2/journal-entries/{payment['id']}/cancel", json_body={"client_account_id": ca})
     assert cancel.status == 200, cancel.text
     assert api.get(f"/api/v2/journal-entries/{invoice['id']}", params={"client_account_id": ca}).status == 200

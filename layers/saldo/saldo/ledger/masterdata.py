@@ -15,6 +15,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from pydantic import BaseModel
+
+from saldo.errors import Unprocessable
 from saldo.ledger.accountplan import derive_grouping, level_3_code
 from saldo.ledger.models import AccountIn, BusinessPartnerIn, DimensionIn, TaxCodeIn
 
@@ -59,6 +62,18 @@ def _derived_grouping(prefix: str, level_3_name: str | None, lang: str) -> dict[
 def _canonical(record: Any) -> str:
     # Stored records come back from JSON (dates as text, Decimal rebuilt); compare as they are stored.
     return json.dumps(record, default=str, sort_keys=True, separators=(",", ":"))
+
+
+def _day(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _merged(existing: dict[str, Any] | None, item: BaseModel) -> dict[str, Any]:
+    """The record an upserted item makes: a new key takes the item whole (defaults included); a stored
+    one keeps every field the item leaves out and takes those it sends (null included), like a PATCH."""
+    if existing is None:
+        return item.model_dump(mode="python")
+    return {**existing, **item.model_dump(mode="python", include=item.model_fields_set)}
 
 
 @dataclass
@@ -114,7 +129,7 @@ class MasterData:
             account_id = existing["id"] if existing else self.next_account_id
             if not existing:
                 self.next_account_id += 1
-            record = acc.model_dump(mode="python")
+            record = _merged(existing, acc)
             record["id"] = account_id
             record["grouping"] = {
                 k: v for k, v in (record.get("grouping") or {}).items() if v is not None
@@ -126,16 +141,23 @@ class MasterData:
     def upsert_tax_codes(self, codes: list[TaxCodeIn]) -> UpsertSummary:
         summary = UpsertSummary()
         for tc in codes:
-            record = tc.model_dump(mode="python")
-            summary.count(self.tax_codes.get(tc.code), record)
+            existing = self.tax_codes.get(tc.code)
+            record = _merged(existing, tc)
+            start, end = (_day(record.get(k)) for k in ("valid_from", "valid_to"))
+            if start and end and end < start:  # the merged validity must still be a period
+                raise Unprocessable(
+                    f"Tax code {tc.code}: valid_to {end} is before valid_from {start}",
+                    details=[{"field": "valid_to", "message": f"{end} is before valid_from {start}"}],
+                )
+            summary.count(existing, record)
             self.tax_codes[tc.code] = record
         return summary
 
     def upsert_dimensions(self, dims: list[DimensionIn]) -> UpsertSummary:
         summary = UpsertSummary()
         for dim in dims:
-            record = dim.model_dump(mode="python")
             key = f"{dim.type}:{dim.id}"
+            record = _merged(self.dimensions.get(key), dim)
             summary.count(self.dimensions.get(key), record)
             self.dimensions[key] = record
         return summary
@@ -143,17 +165,17 @@ class MasterData:
     def upsert_business_partners(self, partners: list[BusinessPartnerIn]) -> UpsertSummary:
         summary = UpsertSummary()
         for bp in partners:
-            record = bp.model_dump(mode="python")
+            existing = self.business_partners.get(bp.id)
+            record = _merged(existing, bp)
             # A business partner is also the dimension `businesspartner:<id>`.
             dimension = {
                 "type": "businesspartner",
                 "id": bp.id,
-                "name": bp.name,
+                "name": record["name"],
                 "code": None,
                 "active": True,
             }
             key = f"businesspartner:{bp.id}"
-            existing = self.business_partners.get(bp.id)
             summary.count(
                 None if existing is None else (existing, self.dimensions.get(key)), (record, dimension)
             )

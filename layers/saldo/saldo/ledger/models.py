@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -40,12 +41,26 @@ def _two_decimals(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"))
 
 
+#: An amount as text: plain ASCII digits, an optional minus and at most two decimals. Python's Decimal
+#: also reads other scripts' digits, `1_000` and `1e3`, none of which an accounting file means as money.
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+
+
+def _plain_amount(value: object) -> object:
+    if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value.strip(" ")):
+        raise ValueError(
+            "must be a plain decimal amount such as 1250.00 (ASCII digits, at most two decimals)"
+        )
+    return value
+
+
 Money = Annotated[
     Decimal,
     # Exclusive bounds: 10^15 is exact in the OpenAPI document, 999999999999999.99 is not (as a float).
     Field(
         gt=-AMOUNT_LIMIT, lt=AMOUNT_LIMIT, description="Amount with at most two decimals; |amount| < 10^15"
     ),
+    BeforeValidator(_plain_amount),  # after Field: runs first and keeps the bounds in the schema
     AfterValidator(_two_decimals),
 ]
 RATE_LIMIT = Decimal(10**9)
@@ -269,11 +284,18 @@ class JournalLineIn(Strict):
         return self
 
 
+#: Largest `sequence_number` a client may give (docs/LEDGER.md, "Bounds").
+MAX_SEQUENCE = 10**12
+
+
 class JournalEntryIn(Strict):
     posting_date: Day
     description: str | None = Field(None, max_length=512)
     voucher_id: int | None = Field(None, gt=0)
-    sequence_number: int | None = Field(None, gt=0, description="Assigned in order when omitted")
+    # Bounded so that the next number (this one + 1) always fits the store's BIGINT.
+    sequence_number: int | None = Field(
+        None, ge=1, le=MAX_SEQUENCE, description="1..10^12; assigned in order when omitted"
+    )
     is_draft: JsonBool = False
     created_by: CreatedByIn | None = None
     related_object: RelatedObjectIn | None = None
@@ -305,10 +327,14 @@ class ReconcileLineIn(Strict):
         return v
 
 
+REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
 class ReconcileIn(Strict):
     client_account_id: int = Field(gt=0)
     lines: list[ReconcileLineIn] = Field(min_length=2, max_length=1000)
-    reference: str | None = Field(None, max_length=64)
+    # A reference is a path segment of the unreconcile route: nothing that a URL would split or escape.
+    reference: str | None = Field(None, pattern=REFERENCE_PATTERN)
     reconciled_on: IsoDate | None = Field(
         None,
         alias="date",

@@ -13,9 +13,12 @@ from typing import Any
 
 from saldo.errors import Unprocessable
 from saldo.ledger.masterdata import MasterData
-from saldo.ledger.models import ClientAccount, JournalEntryIn
+from saldo.ledger.models import MAX_SEQUENCE, ClientAccount, JournalEntryIn
 
 CENT = Decimal("0.01")
+
+
+BIGINT_MAX = 2**63 - 1
 
 
 @dataclass
@@ -25,6 +28,21 @@ class Counters:
     next_entry_id: int = 1
     next_line_uid: int = 1
     next_sequence: int = 1
+
+    def take_sequence(self, given: int | None = None) -> int:
+        """The entry's sequence number: the one given, else the next in order; the counter moves past it.
+
+        Given numbers are at most MAX_SEQUENCE, so the counter stays far below BIGINT; a ledger that took
+        a larger number before that bound is told to give numbers explicitly instead of overflowing."""
+        seq = given or self.next_sequence
+        if seq > BIGINT_MAX - 1:
+            raise Unprocessable(
+                f"sequence_number: the next sequence number ({seq}) is out of range; give sequence_number "
+                f"(1 to {MAX_SEQUENCE}) explicitly",
+                details=[{"field": "sequence_number", "message": "the next sequence number is out of range"}],
+            )
+        self.next_sequence = max(self.next_sequence, seq + 1)
+        return seq
 
 
 def validate_entries(

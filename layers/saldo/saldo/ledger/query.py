@@ -244,6 +244,22 @@ OPENING_ITEMS_SQL = """
     WHERE o.account_code IN ({codes})"""
 
 
+SETTLED_SQL = """
+    WITH s AS (
+        SELECT *, CASE WHEN cancelled THEN max(posting_date) FILTER (WHERE cancelled)
+                  OVER (PARTITION BY coalesce(reversal_of, entry_id)) END AS settled_on
+        FROM ({lines})),
+    t AS (SELECT *, settled_on IS NOT NULL AND reconciled_amount < abs(amount) AS settles FROM s)
+    SELECT * EXCLUDE (settles) REPLACE (
+        (CASE WHEN settles THEN abs(amount) ELSE reconciled_amount END)::DECIMAL(38,2) AS reconciled_amount,
+        CASE WHEN settles THEN greatest(settled_on, reconciled_through) ELSE reconciled_through END
+            AS reconciled_through,
+        CASE WHEN settles THEN list_append(coalesce(reconciled_by_date, []),
+                 struct_pack(d := settled_on, a := (abs(amount) - reconciled_amount)::DECIMAL(18,2)))
+             ELSE reconciled_by_date END AS reconciled_by_date)
+    FROM t"""
+
+
 def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -> LedgerView:
     """The resident view the reports read: `lines` and `daily` loaded into memory, cached per version."""
     master = store.master(manifest)
@@ -267,12 +283,17 @@ def build_view(store: LedgerStore, manifest: Manifest, account: ClientAccount) -
     # A party's share of a control account's opening balance is an open item of its own (a row without a
     # line id, dated the opening date, before every line), so per-party balances include it.
     openings = OPENING_ITEMS_SQL.format(codes=codes, doc_type=OPENING_ITEM)
+    # A cancelled entry and its reversal settle each other: as open items they count as reconciled in
+    # full from the later of their two dates (`settled_on`), as if matched by a reconciliation of that day.
+    items = f"SELECT * FROM lines WHERE account_code IN ({codes}) UNION ALL BY NAME {openings}"
     con.execute(
-        f"CREATE TABLE {OPEN_ITEM_LINES} AS SELECT * FROM (SELECT * FROM lines WHERE account_code IN "
-        f"({codes}) UNION ALL BY NAME {openings}) ORDER BY rn",
+        f"CREATE TABLE {OPEN_ITEM_LINES} AS SELECT * FROM ({SETTLED_SQL.format(lines=items)}) ORDER BY rn",
         [master.party_openings()[0], account.currency],
     )
-    until = con.execute("SELECT max(effective_date) FROM reconciliations").fetchone()[0]
+    until = con.execute(
+        f"SELECT greatest((SELECT max(effective_date) FROM reconciliations), "
+        f"(SELECT max(settled_on) FROM {OPEN_ITEM_LINES}))"
+    ).fetchone()[0]
     con.execute("DROP TABLE reconciliations")  # in `lines` now (reconciled_by_date)
     return LedgerView(con, manifest, master, account, threading.Lock(), reconciled_until=until)
 

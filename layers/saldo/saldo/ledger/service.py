@@ -132,7 +132,7 @@ class LedgerService:
         return self.store.master(self.store.manifest(self.org_id, account_id))
 
     def upsert_master(self, account_id: int, kind: str, items: list[Any]) -> UpsertSummary:
-        self.client_account(account_id)
+        account = self.client_account(account_id)
         upserts = {
             "accounts": (AccountIn, MasterData.upsert_accounts),
             "tax_codes": (TaxCodeIn, MasterData.upsert_tax_codes),
@@ -154,6 +154,8 @@ class LedgerService:
                                 }
                             ],
                         )
+            if kind == "accounts":
+                _check_openings_unlocked(items, master, as_written(account, manifest).locked_until)
             summary = upsert(master, items)
             # Nothing new: keep the stored document instead of writing an identical copy.
             return Change(master=master if summary.changed else None, result=summary)
@@ -174,8 +176,7 @@ class LedgerService:
             rows: list[dict[str, Any]] = []
             summary = []
             for entry in payload.entries:
-                seq = entry.sequence_number or counters.next_sequence
-                counters.next_sequence = max(counters.next_sequence, seq + 1)
+                seq = counters.take_sequence(entry.sequence_number)
                 entry_rows = posting.entry_rows(
                     entry,
                     entry_id=counters.next_entry_id,
@@ -243,6 +244,14 @@ class LedgerService:
                     f"Journal entry {entry_id} is already cancelled"
                     + (f" (reversing entry {by})" if by is not None else "")
                 )
+            # A reconciliation of its lines stays in force while they are cancelled: refused, and
+            # checked here so a cancel racing a reconcile has one winner.
+            refs = _references_in_force(view_at(self.store, manifest, account), entry_id)
+            if refs:
+                raise Unprocessable(
+                    f"Journal entry {entry_id} has reconciled lines: unreconcile reference "
+                    f"{', '.join(refs)} first"
+                )
             reversal = posting.reversal_of_entry(as_entry_in(original), data.cancel_date, data.reason)
             posting.validate_entries([reversal], as_written(account, manifest), master, path="cancel")
             c = manifest.counters
@@ -250,7 +259,7 @@ class LedgerService:
                 reversal,
                 entry_id=c.next_entry_id,
                 version=1,
-                sequence_number=c.next_sequence,
+                sequence_number=c.take_sequence(),
                 first_line_uid=c.next_line_uid,
                 account=account,
                 batch_id=batch_id,
@@ -262,7 +271,6 @@ class LedgerService:
             ]
             result = {"cancelled_entry_id": entry_id, "reversal_entry_id": c.next_entry_id}
             c.next_entry_id += 1
-            c.next_sequence += 1
             c.next_line_uid += len(rows)
             return Change(lines=rows, facts=facts, result=result)
 
@@ -446,6 +454,40 @@ def as_written(account: ClientAccount, manifest: Manifest) -> ClientAccount:
     return account if until == account.locked_until else account.model_copy(update={"locked_until": until})
 
 
+def _check_openings_unlocked(items: list[AccountIn], master: MasterData, locked_until: date | None) -> None:
+    """422 naming the field when the upsert changes an opening balance while a period is locked: opening
+    balances count before every posting, so any change reaches into the locked period."""
+    if locked_until is None:
+        return
+    current = {code: acc["opening_balance"] for code, acc in master.accounts.items()}
+    problems = []
+    for i, acc in enumerate(items):
+        before = current.get(acc.code, ZERO)
+        after = acc.opening_balance if "opening_balance" in acc.model_fields_set else before
+        if after != before:
+            problems.append(
+                {
+                    "field": f"items[{i}].opening_balance",
+                    "message": f"account {acc.code}: the opening balance cannot change ({before} to "
+                    f"{after}) while the period until {locked_until} is locked",
+                }
+            )
+        current[acc.code] = after
+    if problems:
+        raise Unprocessable(f"{problems[0]['field']}: {problems[0]['message']}", details=problems)
+
+
+def _references_in_force(view: LedgerView, entry_id: int) -> list[str]:
+    """The references of reconciliations in force on the entry's lines."""
+    rows = view.rows(
+        "SELECT DISTINCT ref FROM (SELECT ref FROM facts WHERE fact_type IN ('reconcile', 'unreconcile') "
+        "AND line_uid IN (SELECT line_uid FROM lines WHERE entry_id = ?) GROUP BY ref, line_uid "
+        "HAVING sum(CASE WHEN fact_type = 'reconcile' THEN amount ELSE -amount END) <> 0) ORDER BY ref",
+        [entry_id],
+    )
+    return [r[0] for r in rows]
+
+
 def _deleted(view: LedgerView, entry_id: int) -> bool:
     sql = "SELECT 1 FROM facts WHERE fact_type = 'delete' AND entry_id = ? LIMIT 1"
     return bool(view.rows(sql, [entry_id]))
@@ -469,8 +511,8 @@ def _check_reconcilable(view: LedgerView, data: ReconcileIn) -> date:
     found = {
         r["line_uid"]: r
         for r in view.dicts(
-            "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft, posting_date "
-            "FROM lines WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
+            "SELECT line_uid, account_code, amount, reconciled_amount, cancelled, is_draft, posting_date, "
+            "relation_type, relation_id FROM lines WHERE line_uid IN (SELECT unnest(?::BIGINT[]))",
             [[line.line_id for line in data.lines]],
         )
     }
@@ -497,6 +539,11 @@ def _check_reconcilable(view: LedgerView, data: ReconcileIn) -> date:
     accounts = {r["account_code"] for r in found.values()}
     if len(accounts) > 1:
         problems.append({"field": "lines", "message": f"lines are on different accounts {sorted(accounts)}"})
+    # Per-partner open items must add up to the control balance: one partner's invoice is not settled by
+    # another's payment.
+    partners = sorted({r["relation_id"] for r in found.values() if r["relation_type"] == "businesspartner"})
+    if len(partners) > 1:
+        problems.append({"field": "lines", "message": f"lines are of different business partners {partners}"})
     if not problems and signed_total != 0:
         problems.append({"field": "lines", "message": f"matched debits and credits differ by {signed_total}"})
     # A reconciliation counts in reports from its date: by default the day its last line is posted,

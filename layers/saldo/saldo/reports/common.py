@@ -79,6 +79,9 @@ class LineFilter:
     free_text: str | None = None
     business_partner_id: int | None = None
     only_tax_lines: bool = False
+    # Open items: a line counts as cancelled from the day its cancellation settles it (`settled_on`),
+    # so a report as of an earlier day shows it as the ageing counts it.
+    cancelled_as_of: bool = False
 
     def table(self) -> str:
         """`daily` (the per-day aggregate) when only dates, drafts and accounts filter, else `lines`."""
@@ -113,7 +116,10 @@ class LineFilter:
             params.append(self.date_to)
         if not self.include_drafts:
             where.append(f"NOT {a}.is_draft")
-        if not self.include_cancelled:
+        if not self.include_cancelled and self.cancelled_as_of and self.date_to:
+            where.append(f"NOT ({a}.cancelled AND coalesce({a}.settled_on <= ?, true))")
+            params.append(self.date_to)
+        elif not self.include_cancelled:
             where.append(f"NOT {a}.cancelled")
         if not self.include_reconciled:
             reconciled, reconciled_params = reconciled_as_of(a, self.date_to, reconciled_until)

@@ -6,6 +6,8 @@ A line's open amount is its amount less what has been reconciled against it as o
 so the open amounts of all lines plus the opening balance equal the control account's balance: the ageing
 buckets always sum to it. A party's share of the opening balance (from a SAF-T import) is an open item of
 that party, dated the opening date; whatever of the opening no party holds is the `opening_balance` bucket.
+A cancelled entry and its reversal settle each other from the later of their dates (`settled_on`, see
+saldo.ledger.query): from then on neither is open, and `include_cancelled=false` leaves them out.
 """
 
 from __future__ import annotations
@@ -134,6 +136,7 @@ def open_items_report(
         account_codes=accounts,
         free_text=free_text,
         business_partner_id=business_partner_id,
+        cancelled_as_of=True,
     )
     out = page(view, flt, page_no=page_no, per_page=per_page, table=OPEN_ITEM_LINES)
     if aging is not None:
