@@ -113,64 +113,56 @@ class RegistryService:
     # ------------------------------------------------------------------ companies
     def put_company(self, country: str, number: str, company: CompanyIn) -> tuple[dict[str, Any], bool]:
         """Record the company as it stands on its effective date; (the view on that date, created)."""
-        from saldo.adapters.registry_store import VersionConflict
 
         number = registration_number(country, number)
         _check_parties(company)
         self._check_client_account(company.client_account_id)
         day = company.effective_date or today()
-        for _ in range(MAX_ATTEMPTS):
-            found = self.store.get_company(self.org_id, country, number)
-            before, version = found if found else (None, 0)
-            after = rec.apply_snapshot(before or rec.new_record(country, number), company, day)
-            changed = rec.changed_sections(before, after, day)
-            if before is not None and after == before:
-                return rec.as_of(after, day), False
-            new_parties = rec.parties(after) - (rec.parties(before) if before else set())
-            self.store.add_links(
-                self.org_id, new_parties, country, number
-            )  # before the record: never missing
-            try:
-                self.store.put_company(
-                    self.org_id, after, rec.as_of(after, today())["name"] or company.name, version
-                )
-            except VersionConflict:
-                continue
-            if changed:
-                self.publish(
-                    "CompanyChanged",
-                    {
-                        "org_id": self.org_id,
-                        "country": country,
-                        "registration_number": number,
-                        "changed": changed,
-                        "effective_date": day.isoformat(),
-                        "created": before is None,
-                    },
-                )
-            return rec.as_of(after, day), before is None
-        raise Conflict("The company is being changed by many writers at once; retry the request")
+        after, before = self._commit(
+            country,
+            number,
+            day,
+            lambda before: rec.apply_snapshot(before or rec.new_record(country, number), company, day),
+        )
+        return rec.as_of(after, day), before is None
 
     def replace_history(self, country: str, number: str, register: dict[str, Any]) -> bool:
         """Take a register's whole history for the company (a CVR document); the organization's own key
         figures and ledger link are kept. True when the company is new."""
-        from saldo.adapters.registry_store import VersionConflict
 
-        day = today()
-        for _ in range(MAX_ATTEMPTS):
-            found = self.store.get_company(self.org_id, country, number)
-            before, version = found if found else (None, 0)
+        def keep_own(before: dict[str, Any] | None) -> dict[str, Any]:
             after = {**register, "key_figures": dict((before or register)["key_figures"])}
             if before is not None:
                 after["facts"] = {
                     **register["facts"],
                     "client_account_id": before["facts"].get("client_account_id", []),
                 }
-            if after == before:
-                return False
-            self.store.add_links(self.org_id, rec.parties(after), country, number)
+            return after
+
+        _, before = self._commit(country, number, today(), keep_own)
+        return before is None
+
+    def _commit(
+        self, country: str, number: str, day: date, change: Callable[[dict[str, Any] | None], dict[str, Any]]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Write `change(stored record)` with a version check, again on a lost race; publish what changed
+        as of `day`. Returns the record written (or found unchanged) and the one it replaced."""
+        from saldo.adapters.registry_store import VersionConflict
+
+        for _ in range(MAX_ATTEMPTS):
+            found = self.store.get_company(self.org_id, country, number)
+            before, version = found if found else (None, 0)
+            after = change(before)
+            if before is not None and after == before:
+                return after, before
+            new_parties = rec.parties(after) - (rec.parties(before) if before else set())
+            self.store.add_links(
+                self.org_id, new_parties, country, number
+            )  # before the record: never missing
             try:
-                self.store.put_company(self.org_id, after, rec.as_of(after, day)["name"] or number, version)
+                self.store.put_company(
+                    self.org_id, after, rec.as_of(after, today())["name"] or number, version
+                )
             except VersionConflict:
                 continue
             changed = rec.changed_sections(before, after, day)
@@ -186,7 +178,7 @@ class RegistryService:
                         "created": before is None,
                     },
                 )
-            return before is None
+            return after, before
         raise Conflict("The company is being changed by many writers at once; retry the request")
 
     def import_documents(self, documents: list[Any]) -> dict[str, Any]:
