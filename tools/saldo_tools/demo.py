@@ -23,4 +23,7 @@ def bootstrap(load_ledger: bool = True) -> dict[str, Any]:
         except ImportError:
             return info
         info.update(load_demo_ledger(DEMO_ORG_ID))
+    from saldo_tools.demo_registry import load_demo_registry
+
+    info.update(load_demo_registry(DEMO_ORG_ID, info.get("client_account_id")))
     return info
