@@ -10,23 +10,19 @@ reproduction, to be removed when fixed (`--baseline-prune`). docs/API.md explain
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ROOT
+from tests.served import serve_env, served_stack
 
 pytestmark = pytest.mark.e2e
 
-START_TIMEOUT = 120
 CONFIG = ROOT / "tests" / "schemathesis.toml"
 BASELINE = ROOT / "tests" / "fuzz_baseline.json"
 #: Operations left out until their server-side fault is fixed, because one bad write breaks the demo
@@ -34,55 +30,11 @@ BASELINE = ROOT / "tests" / "fuzz_baseline.json"
 PENDING: dict[str, str] = {}
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "MOTO_PORT")}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
-
-
 @pytest.fixture(scope="module")
 def served_api() -> Iterator[str]:
     """The local stack with the demo tenant, as its own process on a free port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "saldo_tools.localstack", "serve", "--port", "0"],
-        cwd=ROOT,
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    output: list[str] = []
-
-    def pump() -> None:  # keep reading, so the handlers' logs never fill the pipe
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            output.append(line)
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        api_url = ""
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0 and proc.poll() is None, "no READY line:\n" + "".join(output[-40:])
-            try:
-                line = lines.get(timeout=min(remaining, 1.0))
-            except queue.Empty:
-                continue
-            if line.strip().startswith("API:"):
-                api_url = line.split()[-1]
-            if line.strip() == "READY":
-                break
-        yield api_url
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    with served_stack() as served:
+        yield served.api_url
 
 
 def schemathesis_command(api_url: str, key: str) -> list[str]:
@@ -123,7 +75,7 @@ def test_the_api_keeps_the_contract_of_its_document(served_api: str, tmp_path: P
     run = subprocess.run(
         schemathesis_command(served_api, DEMO_KEY),
         cwd=tmp_path,  # schemathesis keeps its crash records under ./.schemathesis
-        env=_env(),
+        env=serve_env(),
         capture_output=True,
         text=True,
         timeout=int(os.environ.get("FUZZ_TIMEOUT", "600")),
