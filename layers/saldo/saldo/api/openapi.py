@@ -109,9 +109,8 @@ def _drop_unused_schemas(doc: dict[str, Any]) -> None:
 
 def openapi_json(base_path: str = "") -> str:
     """The document, its server the stage the request came by (`/local`, `/dev`; `/` without one)."""
-    doc = openapi_document()
-    doc["servers"] = [{"url": base_path or "/", "description": "This API, under the stage requested"}]
-    return json.dumps(doc, indent=1)
+    server = {"url": base_path or "/", "description": "This API, under the stage requested"}
+    return json.dumps({**openapi_document(), "servers": [server]}, indent=1)  # the cached document untouched
 
 
 _CODE = re.compile(r"`([^`]+)`")
