@@ -266,6 +266,13 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     assert api.get("/api/v2/persons/anna").json()["companies"]
     imported_doc = {"country": "DK", "registration_number": cvr(), "name": "I ApS"}
     assert api.post("/api/v2/companies/import", json_body={"documents": [imported_doc]}).status == 200
+    # a company report whose key figures come from a linked client account's ledger (its segments)
+    linked = {"name": "Ledger AS", "client_account_id": ca}
+    assert api.request("PUT", "/api/v2/companies/NO/923609016", json_body=linked).status == 201
+    finans = api.get("/api/v2/companies/NO/923609016/reports/Finans", params={"as_of": "2026-06-30"}).json()
+    assert finans["source"] == "ledger", finans
+    pdf = api.get(f"/api/v2/companies/DK/{opco}/reports/3", headers={"Accept": "application/pdf"})
+    assert pdf.status == 200 and pdf.body.startswith(b"%PDF")
 
     # HousekeepingFunction: an import whose worker died is failed by the sweep
     stuck = api.post(IMPORTS, json_body={"file_names": ["c.xml"]}).json()["id"]

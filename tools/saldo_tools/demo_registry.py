@@ -19,6 +19,7 @@ from saldo.ledger.regno import valid_danish_cvr
 from saldo.registry.models import CompanyIn, PersonIn
 
 EFFECTIVE = "2024-01-01"
+CHANGED = "2026-03-01"  # Fjeldsted Partner's new managing director
 
 
 def cvr(first7: int) -> str:
@@ -149,6 +150,36 @@ def companies(
                 ],
                 "key_figures": [
                     {
+                        "year": 2025,
+                        "revenue": "55120000.00",
+                        "gross_profit": "23950000.00",
+                        "operating_profit": "4980000.00",
+                        "profit": "3710000.00",
+                        "equity": "18960000.00",
+                        "share_capital": "1000000.00",
+                        "total_assets": "38400000.00",
+                        "current_assets": "21300000.00",
+                        "current_liabilities": "11050000.00",
+                        "employees": 46,
+                        "auditor_statement": "unqualified",
+                        "annual_report_date": "2026-05-26",
+                    },
+                    {
+                        "year": 2024,
+                        "revenue": "51030000.00",
+                        "gross_profit": "22480000.00",
+                        "operating_profit": "4420000.00",
+                        "profit": "3250000.00",
+                        "equity": "15250000.00",
+                        "share_capital": "1000000.00",
+                        "total_assets": "35100000.00",
+                        "current_assets": "19200000.00",
+                        "current_liabilities": "10900000.00",
+                        "employees": 43,
+                        "auditor_statement": "unqualified",
+                        "annual_report_date": "2025-05-27",
+                    },
+                    {
                         "year": 2023,
                         "revenue": "48250000.00",
                         "gross_profit": "21400000.00",
@@ -205,6 +236,7 @@ def companies(
             KREDS_B,
             {
                 "name": "Kreds B ApS",
+                "status": "Under tvangsopløsning",
                 "owners": [_company(KREDS_A, "Kreds A ApS", "0.50"), _person("dina-eng", "0.50")],
                 "roles": [_management("dina-eng")],
             },
@@ -219,6 +251,39 @@ def companies(
                     for p in ("anna-holm", "bo-berg", "carl-dahl", "erik-fjeld", "frida-gran")
                 ],
                 "roles": [_management("frida-gran")],
+                "balance_day": "12-31",
+                # Equity below half the share capital: a capital loss the reports warn of. The 2025
+                # annual report came in after the deadline (31 May 2026).
+                "key_figures": [
+                    {
+                        "year": 2025,
+                        "revenue": "2150000.00",
+                        "gross_profit": "640000.00",
+                        "operating_profit": "-310000.00",
+                        "profit": "-295000.00",
+                        "equity": "18000.00",
+                        "share_capital": "40000.00",
+                        "total_assets": "910000.00",
+                        "current_assets": "520000.00",
+                        "current_liabilities": "760000.00",
+                        "auditor_statement": "qualified",
+                        "annual_report_date": "2026-07-14",
+                    },
+                    {
+                        "year": 2024,
+                        "revenue": "2480000.00",
+                        "gross_profit": "810000.00",
+                        "operating_profit": "-40000.00",
+                        "profit": "-52000.00",
+                        "equity": "313000.00",
+                        "share_capital": "40000.00",
+                        "total_assets": "1020000.00",
+                        "current_assets": "610000.00",
+                        "current_liabilities": "540000.00",
+                        "auditor_statement": "review",
+                        "annual_report_date": "2025-05-20",
+                    },
+                ],
             },
         ),
         (
@@ -273,4 +338,7 @@ def load_demo_registry(org_id: str, client_account_id: int | None = None) -> dic
     for country, number, body in companies(no_company, client_account_id):
         service.put_company(country, number, CompanyIn.model_validate({"effective_date": EFFECTIVE, **body}))
         written.append((country, number))
+        if number == FJELDSTED:  # a change of management the reports show in their history
+            later = {**body, "roles": [_management("erik-fjeld")]}
+            service.put_company(country, number, CompanyIn.model_validate({"effective_date": CHANGED, **later}))
     return {"registry_companies": len(written)}

@@ -63,7 +63,7 @@ def company_key(country: str, number: str) -> str:
     return f"C#{country}#{number}"
 
 
-def registration_number(country: str, value: str) -> str:
+def normalized_number(country: str, value: str) -> str:
     """The normalized number, or 400 naming the rule it breaks."""
     if len(value) > 32:
         raise BadRequest(f"registration_number: at most 32 characters ({len(value)} given)")
@@ -114,7 +114,7 @@ class RegistryService:
     def put_company(self, country: str, number: str, company: CompanyIn) -> tuple[dict[str, Any], bool]:
         """Record the company as it stands on its effective date; (the view on that date, created)."""
 
-        number = registration_number(country, number)
+        number = normalized_number(country, number)
         _check_parties(company)
         self._check_client_account(company.client_account_id)
         day = company.effective_date or today()
@@ -235,7 +235,7 @@ class RegistryService:
         return {"imported": len(results), "companies": results}
 
     def record(self, country: str, number: str) -> dict[str, Any]:
-        number = registration_number(country, number)
+        number = normalized_number(country, number)
         found = self.store.get_company(self.org_id, country, number)
         if found is None:
             raise NotFound(f"Company {country} {number} is not in this organization's registry")
@@ -332,7 +332,7 @@ class RegistryService:
     def ownership(self, country: str, number: str, as_of: date | None = None) -> dict[str, Any]:
         """Computed beneficial owners of the company beside the registered ones, with every difference."""
         day = as_of or today()
-        target = company_key(country, registration_number(country, number))
+        target = company_key(country, normalized_number(country, number))
         views: dict[str, dict[str, Any]] = {}
         frontier = [target]
         truncated = False

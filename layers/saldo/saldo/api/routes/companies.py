@@ -3,8 +3,10 @@ and computed beneficial ownership."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from pydantic import BaseModel, Field
@@ -22,8 +24,12 @@ from saldo.api.schemas import (
     json_body,
     responses,
 )
+from saldo.errors import Forbidden, NotFound
 from saldo.registry.models import CompanyIn, PersonIn
-from saldo.registry.service import RegistryService
+from saldo.registry.reports import REPORTS, company_report, find_report_type
+from saldo.registry.reports.labels import parse_language
+from saldo.registry.service import RegistryService, normalized_number
+from saldo.render import Format, content_disposition, negotiate_format, report_filename
 
 router = Router()
 TAG = "Company registry"
@@ -159,3 +165,77 @@ def put_person(person_id: PersonPath, body: PersonIn):
 )
 def get_person(person_id: PersonPath, as_of: AsOf = None):
     return json_response(200, _service().person(person_id, as_of))
+
+
+ReportTypePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=20,
+        pattern=r"^[A-Za-z0-9]+$",
+        description="Revision (0), Finans (1), ReelleEjere (2), RevisionUdvidet (3): name or number",
+    ),
+]
+
+
+def _ledger_figures(client_account_id: int, day: date) -> list[dict[str, Any]]:
+    """Key figures from the linked client account's ledger, when the key may read it; else none, and the
+    report shows the registered figures."""
+    from saldo.ledger.service import LedgerService
+    from saldo.registry.ledger_figures import ledger_key_figures
+
+    caller = current_caller()
+    try:
+        caller.require_client_account(client_account_id)
+        ledger = LedgerService(caller.org_id)
+        view = ledger.view(ledger.client_account(client_account_id))
+    except Forbidden:
+        return []
+    return ledger_key_figures(view, today=day, years=6)
+
+
+@router.get(
+    "/api/v2/companies/<country>/<registration_number>/reports/<report_type>",
+    summary="A company report (Revision, Finans, ReelleEjere, RevisionUdvidet) as PDF or JSON",
+    description="Format by Accept: application/json (default) or application/pdf. Labels are Danish unless "
+    "Accept-Language prefers English; numbers and dates follow the company's country. Key figures come "
+    "from the linked client account's ledger when the API key may read it, else from the registered "
+    "annual figures. See docs/REGISTRY.md.",
+    tags=[TAG],
+    responses=responses(
+        {
+            200: {
+                "description": "The report",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+        errors=(404, 406),
+        e404=E404 + ", or no such report type",
+    ),
+)
+def get_company_report(
+    country: CountryPath, registration_number: NumberPath, report_type: ReportTypePath, as_of: AsOf = None
+):
+    kind = find_report_type(report_type)
+    if kind is None:
+        raise NotFound(f"No report type {report_type!r}; use one of {', '.join(REPORTS)} (or 0-3)")
+    headers = router.current_event.headers or {}
+    fmt = negotiate_format(headers.get("accept"), (Format.JSON, Format.PDF))
+    lang = parse_language(headers.get("accept-language"))
+    number = normalized_number(country, registration_number)
+    day = as_of or date.today()
+    report = company_report(_service(), kind, country, number, day, lang, _ledger_figures)
+    extra = {"Content-Language": lang, "Vary": "Accept, Accept-Language"}
+    if fmt is Format.JSON:
+        return json_response(200, report.body, extra)
+    pdf = report.pdf()
+    name = report_filename(kind, f"{country}{number}", report_date=day, extension=Format.PDF)
+    return Response(
+        status_code=200,
+        content_type=Format.PDF.content_type,
+        body=pdf,
+        headers={"Content-Disposition": content_disposition(name), **extra},
+    )
