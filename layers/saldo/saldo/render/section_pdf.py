@@ -390,6 +390,22 @@ def _route_edges(
         else:
             ends.append(("bottom", "bottom"))
 
+    # A layer wrapped into several rows is reached like an org chart (down, across, down), and so is any
+    # row that is not the next one; only edges between neighbouring single rows are straight lines.
+    layer_rows: dict[int, set[int]] = {}
+    for b in boxes:
+        layer_rows.setdefault(b.node.layer, set()).add(b.row)
+
+    def wrapped(b: PlacedBox) -> bool:
+        return len(layer_rows[b.node.layer]) > 1
+
+    routed = [
+        abs(by_id[e.owned].row - by_id[e.owner].row) != 1
+        or wrapped(by_id[e.owner])
+        or wrapped(by_id[e.owned])
+        for e in edges
+    ]
+
     # Spread the ends on each side of a box, ordered by where the other box is, so lines do not cross
     # at the box and two edges between the same pair of boxes stay apart.
     attach: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
@@ -397,6 +413,8 @@ def _route_edges(
         if e.owner == e.owned:
             continue
         s, t = by_id[e.owner], by_id[e.owned]
+        if routed[i]:
+            continue
         attach.setdefault((e.owner, ends[i][0]), []).append((t.x + t.w / 2, i, 0))
         attach.setdefault((e.owned, ends[i][1]), []).append((s.x + s.w / 2, i, 1))
     port: dict[tuple[int, int], tuple[float, float]] = {}
@@ -433,7 +451,7 @@ def _route_edges(
         )
         return min(max(want, best[0]), best[1])
 
-    channel_use: dict[float, int] = {}
+    channel_use: dict[float, list[str]] = {}
     placed_labels: list[tuple[float, float, float, float]] = []
     out: list[PlacedEdge] = []
     for i, e in enumerate(edges):
@@ -449,8 +467,12 @@ def _route_edges(
             out.append(PlacedEdge(e, pts, label, box))
             continue
 
-        p0, p1 = port[(i, 0)], port[(i, 1)]
-        if abs(t.row - s.row) == 1:
+        if routed[i]:  # edges of one owner share its centre, so their common runs overlap as one line
+            p0 = (s.x + s.w / 2, s.y + s.h if ends[i][0] == "bottom" else s.y)
+            p1 = (t.x + t.w / 2, t.y + t.h if ends[i][1] == "bottom" else t.y)
+        else:
+            p0, p1 = port[(i, 0)], port[(i, 1)]
+        if not routed[i]:
             pts = (p0, p1)
             # label on the line, within the gap, clear of the arrowhead and other labels
             candidates = [0.55, 0.4, 0.7, 0.3, 0.8, 0.2]
@@ -459,11 +481,8 @@ def _route_edges(
             y1 = channel(s.row, below=ends[i][0] == "bottom")
             y2 = channel(t.row, below=ends[i][1] == "bottom")
             # Horizontal runs of different edges in one channel are set a little apart.
-            for yy in {y1, y2}:
-                channel_use[yy] = channel_use.get(yy, 0) + 1
-            n1, n2 = channel_use[y1] - 1, channel_use[y2] - 1
-            y1 += ((n1 + 1) // 2) * (1 if n1 % 2 else -1) * 1.0 if n1 else 0.0
-            y2 += ((n2 + 1) // 2) * (1 if n2 % 2 else -1) * 1.0 if n2 else 0.0
+            y1 += _channel_offset(channel_use, y1, e.owner)
+            y2 += _channel_offset(channel_use, y2, e.owner)
             if y1 == y2 or s.row == t.row:
                 pts = (p0, (p0[0], y1), (p1[0], y1), p1)
             else:
@@ -476,8 +495,11 @@ def _route_edges(
         box = None
         if label:
             (ax, ay), (bx, by) = segment
-            for tpos in candidates:
-                cx, cy = ax + (bx - ax) * tpos, ay + (by - ay) * tpos
+            # along the segment first, then beside it (two edges ending in one box share its centre)
+            spots = [(tpos, 0.0) for tpos in candidates]
+            spots += [(0.5, -(lw / 2 + 0.8)), (0.5, lw / 2 + 0.8)]
+            for tpos, dx in spots:
+                cx, cy = ax + (bx - ax) * tpos + dx, ay + (by - ay) * tpos
                 cand = (min(max(cx - lw / 2, 0.0), width - lw), cy - lh / 2, lw, lh)
                 if box is None:
                     box = cand
@@ -488,6 +510,19 @@ def _route_edges(
             placed_labels.append(box)
         out.append(PlacedEdge(e, pts, label, box))
     return out
+
+
+def _channel_offset(use: dict[float, list[str]], y: float, owner: str) -> float:
+    """Runs of different owners in one channel are set apart (0, -1, +1, -2 ... mm, within the gap)."""
+    owners = use.setdefault(y, [])
+    if owner not in owners:
+        owners.append(owner)
+    n = owners.index(owner)
+    limit = int(ROW_GAP / 2 - 2.5)
+    step = (n + 1) // 2
+    if step > limit:
+        step = (step - 1) % limit + 1 if limit > 0 else 0
+    return step * (1.0 if n % 2 else -1.0)
 
 
 def _dedupe(points: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
