@@ -340,5 +340,7 @@ def load_demo_registry(org_id: str, client_account_id: int | None = None) -> dic
         written.append((country, number))
         if number == FJELDSTED:  # a change of management the reports show in their history
             later = {**body, "roles": [_management("erik-fjeld")]}
-            service.put_company(country, number, CompanyIn.model_validate({"effective_date": CHANGED, **later}))
+            service.put_company(
+                country, number, CompanyIn.model_validate({"effective_date": CHANGED, **later})
+            )
     return {"registry_companies": len(written)}

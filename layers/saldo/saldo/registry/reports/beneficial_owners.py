@@ -40,7 +40,7 @@ def chains_table(file: CompanyFile, lang: Lang) -> Table:
 def sections(file: CompanyFile, lang: Lang) -> list[Section]:
     bo = blocks.beneficial_owner_sections(file, lang)
     return [
-        Section(text("master_data", lang), [Paragraph(text("bo_intro", lang), muted=True)]),
+        Section(text("the_rule", lang), [Paragraph(text("bo_intro", lang), muted=True)]),
         *bo[:2],
         Section(text("chains", lang), [chains_table(file, lang)]),
         bo[2],
@@ -49,11 +49,7 @@ def sections(file: CompanyFile, lang: Lang) -> list[Section]:
 
 
 def document(file: CompanyFile, lang: Lang) -> SectionDocument:
-    out = blocks.document(file, KIND, lang, sections(file, lang))
-    # The first section only introduces the rule: it needs no "master data" heading.
-    first = out.sections[0]
-    out.sections = [Section(text("ReelleEjere", lang), first.blocks), *out.sections[1:]]
-    return out
+    return blocks.document(file, KIND, lang, sections(file, lang))
 
 
 def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:

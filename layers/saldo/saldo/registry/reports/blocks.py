@@ -116,6 +116,7 @@ def roles_table(file: CompanyFile, lang: Lang, roles: tuple[str, ...]) -> Table:
     return Table(
         [text("person_or_company", lang), text("title", lang), text("id", lang), text("since", lang)],
         rows,
+        align=["L", "L", "L", "L"],
         widths=[3, 2.2, 1.8, 1.2],
         empty=text("none", lang),
     )

@@ -9,13 +9,13 @@ equity / total assets; current ratio = current assets / current liabilities.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from saldo.registry.reports import blocks
 from saldo.registry.reports.content import CompanyFile
 from saldo.registry.reports.labels import Lang, Style, text
-from saldo.render.sections import Notice, Notices, Paragraph, Section, SectionDocument, Table
+from saldo.render.sections import Notice, NoticeLevel, Notices, Paragraph, Section, SectionDocument, Table
 
 KIND = "Finans"
 YEARS = 5
@@ -35,7 +35,7 @@ def _d(figures: dict[str, Any] | None, key: str) -> Decimal | None:
 def _div(a: Decimal | None, b: Decimal | None) -> Decimal | None:
     if a is None or b is None or b == 0:
         return None
-    return (a / b).quantize(PLACES)
+    return (a / b).quantize(PLACES, rounding=ROUND_HALF_UP)
 
 
 def ratios(figures: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Decimal | None]:
@@ -59,6 +59,15 @@ def trend(current: Decimal | None, previous: Decimal | None) -> str | None:
         return "down"
     return "steady"
 
+
+# A modified opinion is a warning; an unmodified one or a review is fine; the rest is for information.
+STATEMENT_LEVEL: dict[str, NoticeLevel] = {
+    "unqualified": "ok",
+    "review": "ok",
+    "qualified": "warning",
+    "adverse": "warning",
+    "disclaimer": "warning",
+}
 
 ARROWS = {"up": "\u2191", "down": "\u2193", "steady": "\u2192", None: ""}
 
@@ -125,7 +134,7 @@ def sections(file: CompanyFile, lang: Lang) -> list[Section]:
     statements = Notices(
         [
             Notice(
-                "ok" if f.get("auditor_statement") in ("unqualified", "review") else "info",
+                STATEMENT_LEVEL.get(f["auditor_statement"], "info"),
                 f"{f['year']}: {text('stmt_' + f['auditor_statement'], lang)}"
                 + (
                     f" ({text('annual_report_date', lang)} {style.date(f['annual_report_date'])})"

@@ -48,6 +48,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "related": ("Nøglepersoners øvrige virksomheder", "Other companies of key persons"),
     "differences": ("Afvigelser", "Differences"),
     "chains": ("Ejerkæder", "Ownership chains"),
+    "the_rule": ("Reglen", "The rule"),
     "income": ("Resultatopgørelse", "Income statement"),
     "balance": ("Balance", "Balance sheet"),
     "ratios": ("Nøgletal og udvikling", "Ratios and trend"),
@@ -164,7 +165,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "warn_status": ("Status er ikke normal: {status}", "Status is not normal: {status}"),
     "warn_owners_disagree": (
         "Registrerede og beregnede reelle ejere stemmer ikke overens (afvigelser: {count})",
-        "Registered and computed beneficial owners disagree ({count} differences)",
+        "Registered and computed beneficial owners disagree (differences: {count})",
     ),
     "warn_incomplete": (
         "Ejerstrukturen kunne ikke gennemgås helt; resultatet kan være ufuldstændigt",

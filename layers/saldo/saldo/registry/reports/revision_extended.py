@@ -62,6 +62,7 @@ def history_table(file: CompanyFile, lang: Lang) -> Table:
     return Table(
         [text("date", lang), text("person_or_company", lang), text("section", lang), text("change", lang)],
         rows,
+        align=["L", "L", "L", "L"],
         widths=[1.2, 3, 2.4, 1.2],
         empty=text("none", lang),
     )
@@ -85,6 +86,7 @@ def related_table(file: CompanyFile, lang: Lang) -> Table:
     return Table(
         [text("person", lang), text("company", lang), text("relations", lang)],
         rows,
+        align=["L", "L", "L"],
         widths=[2, 3.5, 2.5],
         empty=text("none", lang),
     )
