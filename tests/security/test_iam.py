@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 import urllib.parse
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -267,10 +269,17 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     imported_doc = {"country": "DK", "registration_number": cvr(), "name": "I ApS"}
     assert api.post("/api/v2/companies/import", json_body={"documents": [imported_doc]}).status == 200
     # a company report whose key figures come from a linked client account's ledger (its segments)
-    linked = {"name": "Ledger AS", "client_account_id": ca}
+    linked = {"effective_date": "2025-01-01", "name": "Ledger AS", "client_account_id": ca}
     assert api.request("PUT", "/api/v2/companies/NO/923609016", json_body=linked).status == 201
-    finans = api.get("/api/v2/companies/NO/923609016/reports/Finans", params={"as_of": "2026-06-30"}).json()
-    assert finans["source"] == "ledger", finans
+    with pytest.MonkeyPatch.context() as fresh:  # its own execution environment: no view or segment cached
+        from collections import OrderedDict
+
+        from saldo.ledger import query
+
+        fresh.setattr(query, "CACHE_DIR", Path(tempfile.mkdtemp(prefix="registry-cache-")))
+        fresh.setattr(query, "_views", OrderedDict())
+        finans = api.get("/api/v2/companies/NO/923609016/reports/Finans", params={"as_of": "2026-06-30"})
+    assert finans.json()["source"] == "ledger", finans.text
     pdf = api.get(f"/api/v2/companies/DK/{opco}/reports/3", headers={"Accept": "application/pdf"})
     assert pdf.status == 200 and pdf.body.startswith(b"%PDF")
 
