@@ -406,27 +406,6 @@ def _route_edges(
         for e in edges
     ]
 
-    # Spread the ends on each side of a box, ordered by where the other box is, so lines do not cross
-    # at the box and two edges between the same pair of boxes stay apart.
-    attach: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
-    for i, e in enumerate(edges):
-        if e.owner == e.owned:
-            continue
-        s, t = by_id[e.owner], by_id[e.owned]
-        if routed[i]:
-            continue
-        attach.setdefault((e.owner, ends[i][0]), []).append((t.x + t.w / 2, i, 0))
-        attach.setdefault((e.owned, ends[i][1]), []).append((s.x + s.w / 2, i, 1))
-    port: dict[tuple[int, int], tuple[float, float]] = {}
-    for (node_id, side), items in attach.items():
-        b = by_id[node_id]
-        items.sort()
-        k = len(items)
-        step = min(4.0, b.w * 0.7 / k) if k > 1 else 0.0
-        yy = b.y + b.h if side == "bottom" else b.y
-        for j, (_, i, which) in enumerate(items):
-            port[(i, which)] = (b.x + b.w / 2 + (j - (k - 1) / 2) * step, yy)
-
     row_top = {r: min(b.y for b in bs) for r, bs in rows.items()}
 
     def channel(r: int, below: bool) -> float:
@@ -451,64 +430,220 @@ def _route_edges(
         )
         return min(max(want, best[0]), best[1])
 
-    channel_use: dict[float, list[str]] = {}
-    placed_labels: list[tuple[float, float, float, float]] = []
-    out: list[PlacedEdge] = []
+    # Spread the ends on each side of a box over its middle two thirds, ordered by where the other box
+    # is, so lines do not cross at the box and two edges between the same pair of boxes (a reciprocal
+    # holding) run clearly apart, at about one third and two thirds of the width. A routed edge gets its
+    # own end where it enters the owned box; the routed edges of one owner leave it from one shared end,
+    # so their common runs overlap as one line.
+    def lane(y_a: float, y_b: float, x_a: float, x_b: float) -> float:
+        """The x of the vertical run between the channels: free of boxes, with the least way across."""
+        options = (free_x(y_a, y_b, x_b), free_x(y_a, y_b, x_a))
+        return min(options, key=lambda x: abs(x - x_a) + abs(x - x_b) - 0.01 * (x == options[0]))
+
+    # A routed edge's ends are ordered by where its route turns to: the free lane it runs down, as
+    # found from the boxes' centres.
+    towards: dict[int, tuple[float, float]] = {}
     for i, e in enumerate(edges):
         s, t = by_id[e.owner], by_id[e.owned]
-        label = clean_text(e.label, keep_newlines=False).strip()
-        lw = text_width(label, "", EDGE_LABEL_SIZE) + 1.2 if label else 0.0
-        lh = _line_h(EDGE_LABEL_SIZE) + 0.2
+        c0, c1 = s.x + s.w / 2, t.x + t.w / 2
+        if not routed[i] or e.owner == e.owned:
+            towards[i] = (c1, c0)
+            continue
+        y1 = channel(s.row, below=ends[i][0] == "bottom")
+        y2 = channel(t.row, below=ends[i][1] == "bottom")
+        if s.row == t.row or y1 == y2:
+            towards[i] = (c1, c0)
+            continue
+        xl = lane(y1, y2, c0, c1)
+        towards[i] = (c1 if abs(xl - c0) < 0.01 else xl, c0 if abs(xl - c1) < 0.01 else xl)
 
+    attach: dict[tuple[str, str], list[tuple[float, int, int]]] = {}
+    shared_start: dict[tuple[str, str], int] = {}
+    group: dict[tuple[str, str], list[float]] = {}
+    for i, e in enumerate(edges):
+        if routed[i] and e.owner != e.owned:
+            group.setdefault((e.owner, ends[i][0]), []).append(towards[i][0])
+    for i, e in enumerate(edges):
+        if e.owner == e.owned:
+            continue
+        if routed[i]:
+            key = (e.owner, ends[i][0])
+            if key not in shared_start:
+                shared_start[key] = i
+                attach.setdefault(key, []).append((sum(group[key]) / len(group[key]), i, 0))
+        else:
+            attach.setdefault((e.owner, ends[i][0]), []).append((towards[i][0], i, 0))
+        attach.setdefault((e.owned, ends[i][1]), []).append((towards[i][1], i, 1))
+    port: dict[tuple[int, int], tuple[float, float]] = {}
+    for (node_id, side), items in attach.items():
+        b = by_id[node_id]
+        items.sort()
+        k = len(items)
+        step = b.w * (2 / 3) / k
+        yy = b.y + b.h if side == "bottom" else b.y
+        for j, (_, i, which) in enumerate(items):
+            port[(i, which)] = (b.x + b.w / 2 + (j - (k - 1) / 2) * step, yy)
+    for i, e in enumerate(edges):
+        if routed[i] and e.owner != e.owned:
+            port[(i, 0)] = port[(shared_start[(e.owner, ends[i][0])], 0)]
+
+    channel_use: dict[float, list[str]] = {}
+    polylines: list[tuple[tuple[float, float], ...]] = []
+    for i, e in enumerate(edges):
+        s, t = by_id[e.owner], by_id[e.owned]
         if e.owner == e.owned:  # a company holding its own shares: a small loop on its right
             x1, ym = s.x + s.w, s.y + s.h / 2
-            pts = ((x1, ym - 2.5), (x1 + 2.0, ym - 2.5), (x1 + 2.0, ym + 2.5), (x1, ym + 2.5))
-            box = (x1 - lw - 0.5, s.y + s.h + 0.6, lw, lh) if label else None
-            out.append(PlacedEdge(e, pts, label, box))
+            polylines.append(((x1, ym - 2.5), (x1 + 2.0, ym - 2.5), (x1 + 2.0, ym + 2.5), (x1, ym + 2.5)))
             continue
-
-        if routed[i]:  # edges of one owner share its centre, so their common runs overlap as one line
-            p0 = (s.x + s.w / 2, s.y + s.h if ends[i][0] == "bottom" else s.y)
-            p1 = (t.x + t.w / 2, t.y + t.h if ends[i][1] == "bottom" else t.y)
-        else:
-            p0, p1 = port[(i, 0)], port[(i, 1)]
+        p0, p1 = port[(i, 0)], port[(i, 1)]
         if not routed[i]:
-            pts = (p0, p1)
-            # label on the line, within the gap, clear of the arrowhead and other labels
-            candidates = [0.55, 0.4, 0.7, 0.3, 0.8, 0.2]
-            segment = (p0, p1)
+            polylines.append((p0, p1))
+            continue
+        y1 = channel(s.row, below=ends[i][0] == "bottom")
+        y2 = channel(t.row, below=ends[i][1] == "bottom")
+        # Horizontal runs of different edges in one channel are set a little apart.
+        y1 += _channel_offset(channel_use, y1, e.owner)
+        y2 += _channel_offset(channel_use, y2, e.owner)
+        if y1 == y2 or s.row == t.row:
+            pts = (p0, (p0[0], y1), (p1[0], y1), p1)
         else:
-            y1 = channel(s.row, below=ends[i][0] == "bottom")
-            y2 = channel(t.row, below=ends[i][1] == "bottom")
-            # Horizontal runs of different edges in one channel are set a little apart.
-            y1 += _channel_offset(channel_use, y1, e.owner)
-            y2 += _channel_offset(channel_use, y2, e.owner)
-            if y1 == y2 or s.row == t.row:
-                pts = (p0, (p0[0], y1), (p1[0], y1), p1)
-            else:
-                xl = free_x(y1, y2, p1[0])
-                if abs(xl - p1[0]) > 0.01 and abs(free_x(y1, y2, p0[0]) - p0[0]) < 0.01:
-                    xl = p0[0]
-                pts = _dedupe((p0, (p0[0], y1), (xl, y1), (xl, y2), (p1[0], y2), p1))
-            segment = (pts[-2], pts[-1])
-            candidates = [0.5, 0.3, 0.7]
-        box = None
-        if label:
-            (ax, ay), (bx, by) = segment
-            # along the segment first, then beside it (two edges ending in one box share its centre)
-            spots = [(tpos, 0.0) for tpos in candidates]
-            spots += [(0.5, -(lw / 2 + 0.8)), (0.5, lw / 2 + 0.8)]
-            for tpos, dx in spots:
-                cx, cy = ax + (bx - ax) * tpos + dx, ay + (by - ay) * tpos
-                cand = (min(max(cx - lw / 2, 0.0), width - lw), cy - lh / 2, lw, lh)
-                if box is None:
-                    box = cand
-                if not any(_overlaps(cand, o) for o in placed_labels):
-                    box = cand
-                    break
-            assert box is not None
-            placed_labels.append(box)
-        out.append(PlacedEdge(e, pts, label, box))
+            xl = lane(y1, y2, p0[0], p1[0])
+            pts = _dedupe((p0, (p0[0], y1), (xl, y1), (xl, y2), (p1[0], y2), p1))
+        polylines.append(pts)
+
+    labels = _place_labels(edges, polylines, routed, by_id, boxes, width)
+    return [
+        PlacedEdge(e, pts, label, box) for e, pts, (label, box) in zip(edges, polylines, labels, strict=True)
+    ]
+
+
+Rect = tuple[float, float, float, float]
+
+
+def _segment_hits(p: tuple[float, float], q: tuple[float, float], r: Rect) -> bool:
+    """Whether the segment p-q passes through the inside of the rectangle r (x, y, w, h)."""
+    t0, t1 = 0.0, 1.0
+    dx, dy = q[0] - p[0], q[1] - p[1]
+    for d, lo, hi, v in ((dx, r[0], r[0] + r[2], p[0]), (dy, r[1], r[1] + r[3], p[1])):
+        if abs(d) < 1e-9:
+            if not lo < v < hi:
+                return False
+            continue
+        a, b = (lo - v) / d, (hi - v) / d
+        if a > b:
+            a, b = b, a
+        t0, t1 = max(t0, a), min(t1, b)
+        if t0 >= t1:
+            return False
+    return True
+
+
+def _arrow_box(pts: Sequence[tuple[float, float]]) -> Rect:
+    (ax, ay), (bx, by) = pts[-2], pts[-1]
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    ux, uy = (bx - ax) / length, (by - ay) / length
+    base = (bx - ux * ARROW_LEN, by - uy * ARROW_LEN)
+    xs = (bx, base[0] - uy * ARROW_HALF, base[0] + uy * ARROW_HALF)
+    ys = (by, base[1] + ux * ARROW_HALF, base[1] - ux * ARROW_HALF)
+    return (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+
+
+def _grow(r: Rect, m: float) -> Rect:
+    return (r[0] - m, r[1] - m, r[2] + 2 * m, r[3] + 2 * m)
+
+
+def _place_labels(
+    edges: Sequence[Edge],
+    polylines: Sequence[tuple[tuple[float, float], ...]],
+    routed: Sequence[bool],
+    by_id: dict[str, PlacedBox],
+    boxes: Sequence[PlacedBox],
+    width: float,
+) -> list[tuple[str, Rect | None]]:
+    """A box for each edge's label: on its own line where that is clear, else beside it; never over
+    another label, a box or an arrowhead, and not across another edge's line where that can be helped.
+    The two edges of a reciprocal holding get their labels beside their lines, each on the outer side."""
+    lh = _line_h(EDGE_LABEL_SIZE) + 0.2
+    node_rects = [_grow((b.x, b.y, b.w, b.h), 0.4) for b in boxes]
+    arrows = [_grow(_arrow_box(pts), 0.2) for pts in polylines]
+
+    # reciprocal pairs between neighbouring rows: which side of the pair each edge's line is on
+    outer: dict[int, float] = {}
+    pair_of: dict[frozenset[str], list[int]] = {}
+    for i, e in enumerate(edges):
+        if e.owner != e.owned and not routed[i]:
+            pair_of.setdefault(frozenset((e.owner, e.owned)), []).append(i)
+    for members in pair_of.values():
+        if len(members) == 2:
+            mids = [sum(x for x, _ in polylines[i]) / len(polylines[i]) for i in members]
+            left, right = (members[0], members[1]) if mids[0] <= mids[1] else (members[1], members[0])
+            outer[left], outer[right] = -1.0, 1.0
+
+    def beside(a: tuple[float, float], b: tuple[float, float], tpos: float, side: float, lw: float) -> Rect:
+        """The label box next to the segment a-b at `tpos`, on the left (-1) or right (+1), clear of it."""
+        cy = a[1] + (b[1] - a[1]) * tpos
+        y0, y1 = cy - lh / 2, cy + lh / 2
+        if abs(b[1] - a[1]) < 1e-9:  # a horizontal run: above (-1) or below (+1)
+            cx = a[0] + (b[0] - a[0]) * tpos
+            return (cx - lw / 2, cy + side * (lh / 2 + 0.6) - lh / 2, lw, lh)
+
+        def x_at(y: float) -> float:
+            u = min(max((y - a[1]) / (b[1] - a[1]), 0.0), 1.0)
+            return a[0] + (b[0] - a[0]) * u
+
+        xs = (x_at(y0), x_at(y1))
+        gap = 0.9
+        return (min(xs) - gap - lw, y0, lw, lh) if side < 0 else (max(xs) + gap, y0, lw, lh)
+
+    placed: list[Rect] = []
+    out: list[tuple[str, Rect | None]] = []
+    for i, e in enumerate(edges):
+        label = clean_text(e.label, keep_newlines=False).strip()
+        if not label:
+            out.append((label, None))
+            continue
+        lw = text_width(label, "", EDGE_LABEL_SIZE) + 1.2
+        pts = polylines[i]
+        cands: list[Rect] = []
+        if e.owner == e.owned:
+            s = by_id[e.owner]
+            x1 = s.x + s.w
+            cands += [(x1 - lw - 0.5, s.y + s.h + 0.6, lw, lh), (x1 + 2.8, s.y + s.h / 2 - lh / 2, lw, lh)]
+            cands += [(x1 - lw - 0.5, s.y - lh - 0.6, lw, lh)]
+        else:
+            segments = [(pts[-2], pts[-1])] + [(pts[k], pts[k + 1]) for k in range(len(pts) - 2)]
+            if i in outer:
+                a, b = segments[0]
+                cands += [beside(a, b, tpos, outer[i], lw) for tpos in (0.5, 0.4, 0.6, 0.3, 0.7)]
+            for a, b in segments:
+                for tpos in (0.5, 0.4, 0.6, 0.3, 0.7):
+                    cx, cy = a[0] + (b[0] - a[0]) * tpos, a[1] + (b[1] - a[1]) * tpos
+                    cands.append((cx - lw / 2, cy - lh / 2, lw, lh))
+                for tpos in (0.5, 0.35, 0.65):
+                    cands += [beside(a, b, tpos, -1.0, lw), beside(a, b, tpos, 1.0, lw)]
+
+        def cost(r: Rect, i: int = i) -> tuple[int, int]:
+            hard = int(r[0] < 0 or r[0] + r[2] > width)
+            hard += sum(_overlaps(_grow(r, 0.3), o) for o in placed)
+            hard += sum(_overlaps(r, n) for n in node_rects)
+            hard += sum(_overlaps(r, a) for a in arrows)
+            soft = sum(
+                _segment_hits(polylines[j][k], polylines[j][k + 1], r)
+                for j in range(len(polylines))
+                if j != i
+                for k in range(len(polylines[j]) - 1)
+            )
+            return hard, soft
+
+        best, best_cost = cands[0], cost(cands[0])
+        for r in cands:
+            c = cost(r)
+            if c < best_cost:
+                best, best_cost = r, c
+            if c == (0, 0):
+                break
+        placed.append(best)
+        out.append((label, best))
     return out
 
 
