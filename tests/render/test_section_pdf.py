@@ -225,3 +225,105 @@ def test_pages_are_drawn(tmp_path: Path) -> None:
         assert 0.02 < coverage < 0.5, (index, coverage)
     blank = render_section_pdf(_doc([]))
     assert _ink(blank, 0, tmp_path / "blank.png") < 0.05
+
+
+def _reciprocal_diagram() -> Diagram:
+    """Two companies holding half of each other, with one more owner each."""
+    return Diagram(
+        [
+            Node("d", "Dina Eng", "person", "person", -2),
+            Node("e", "Erik Fjeld", "person", "person", -1),
+            Node("b", "Kreds B ApS", "CVR 11 11 11 11", "company", -1),
+            Node("a", "Kreds A ApS", "CVR 22 22 22 22", "focus", 0),
+        ],
+        [
+            Edge("d", "b", "50 %"),
+            Edge("e", "a", "50 %"),
+            Edge("b", "a", "50 %"),
+            Edge("a", "b", "50 %", "dashed"),
+        ],
+    )
+
+
+def _three_owners_diagram() -> Diagram:
+    """Three owners above the company, one of them also held by it, and one subsidiary below."""
+    return Diagram(
+        [
+            Node("o1", "Ejer Et ApS", "CVR 10 00 00 01", "company", -1),
+            Node("o2", "Ejer To ApS", "CVR 10 00 00 02", "company", -1),
+            Node("o3", "Ejer Tre ApS", "CVR 10 00 00 03", "company", -1),
+            Node("f", "Midt ApS", "CVR 10 00 00 04", "focus", 0),
+            Node("s", "Datter ApS", "CVR 10 00 00 05", "company", 1),
+        ],
+        [
+            Edge("o1", "f", "33 %"),
+            Edge("o2", "f", "33 %"),
+            Edge("o3", "f", "34 %"),
+            Edge("f", "o2", "10 %", "dashed"),
+            Edge("f", "s", "100 %"),
+        ],
+    )
+
+
+def _parallel_paths_diagram() -> Diagram:
+    """A person owning a holding and the operating company directly; the holding owns the company."""
+    return Diagram(
+        [
+            Node("p", "Per Hansen", "person", "person", -2),
+            Node("h", "PH Holding ApS", "CVR 20 00 00 01", "company", -1),
+            Node("f", "PH Drift ApS", "CVR 20 00 00 02", "focus", 0),
+        ],
+        [Edge("p", "h", "100 %"), Edge("p", "f", "20 %"), Edge("h", "f", "80 %")],
+    )
+
+
+def _crosses(p: tuple[float, float], q: tuple[float, float], box: tuple[float, float, float, float]) -> bool:
+    """Whether the segment p-q passes through the box (sampled finely enough for these sizes)."""
+    x, y, w, h = box
+    for k in range(401):
+        t = k / 400
+        px, py = p[0] + (q[0] - p[0]) * t, p[1] + (q[1] - p[1]) * t
+        if x < px < x + w and y < py < y + h:
+            return True
+    return False
+
+
+def _apart(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0] or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1]
+
+
+def test_edge_labels_clear_of_labels_and_boxes() -> None:
+    for diagram in (
+        _reciprocal_diagram(),
+        _three_owners_diagram(),
+        _parallel_paths_diagram(),
+        section_samples.group_diagram(),
+    ):
+        layout = layout_diagram(diagram, USABLE_W)
+        labels = [e.label_box for e in layout.edges if e.label_box]
+        assert len(labels) == sum(1 for e in diagram.edges if e.label)
+        for i, a in enumerate(labels):
+            assert a[0] >= 0 and a[0] + a[2] <= USABLE_W + 1e-6
+            for b in labels[i + 1 :]:
+                assert _apart(a, b), (a, b)
+            for box in layout.boxes:
+                assert _apart(a, (box.x, box.y, box.w, box.h)), (a, box.node.id)
+
+
+def test_reciprocal_edges_run_apart_with_labels_outside() -> None:
+    for diagram, pair in ((_reciprocal_diagram(), ("a", "b")), (_three_owners_diagram(), ("f", "o2"))):
+        layout = layout_diagram(diagram, USABLE_W)
+        both = [e for e in layout.edges if {e.edge.owner, e.edge.owned} == set(pair)]
+        assert len(both) == 2
+        for end in (0, -1):
+            # the two lines leave and reach each box well apart, not a few millimetres
+            assert abs(both[0].points[end][0] - both[1].points[end][0]) >= 7.0
+        left, right = sorted(both, key=lambda e: sum(x for x, _ in e.points))
+        for e, other in ((left, right), (right, left)):
+            assert e.label_box is not None
+            assert not _crosses(other.points[0], other.points[-1], e.label_box)
+            assert not _crosses(e.points[0], e.points[-1], e.label_box)  # beside its own line
+        # each label on the outer side of its own line
+        assert left.label_box is not None and right.label_box is not None
+        assert left.label_box[0] + left.label_box[2] <= (left.points[0][0] + left.points[-1][0]) / 2
+        assert right.label_box[0] >= (right.points[0][0] + right.points[-1][0]) / 2
