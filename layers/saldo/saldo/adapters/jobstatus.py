@@ -61,6 +61,10 @@ REPORT = JobKind(
     timespec="seconds",
 )
 
+#: Report batches (docs/BATCHES.md): listed per organization, kept a year; their items live in
+#: `adapters/batch_store.py` under the batch's own partition.
+BATCH = JobKind("BATCH", ttl_seconds=365 * 86400)
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -177,6 +181,37 @@ class JobStatusStore:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return out[:limit]
+
+    def page(
+        self, org_id: str, limit: int, start: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of the organization's jobs of this kind, newest first, and the key to continue from."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :k)",
+            "ExpressionAttributeValues": {":pk": _s(f"ORG#{org_id}"), ":k": _s(f"{self.kind.name}#")},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start:
+            kwargs["ExclusiveStartKey"] = start
+        page = client("dynamodb").query(**kwargs)
+        return [_plain(i) for i in page.get("Items", [])], page.get("LastEvaluatedKey")
+
+    def add(self, org_id: str, job_id: str, counts: dict[str, int]) -> dict[str, Any]:
+        """Add to counters atomically; returns the job as it is after the addition."""
+        names = {f"#c{i}": k for i, k in enumerate(counts)}
+        values = {f":c{i}": {"N": str(v)} for i, v in enumerate(counts.values())}
+        res = client("dynamodb").update_item(
+            TableName=self.table,
+            Key=self._key(org_id, job_id),
+            UpdateExpression="ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(counts))),
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return _plain(res["Attributes"])
 
     def update(
         self,

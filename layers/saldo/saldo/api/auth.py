@@ -37,7 +37,9 @@ logger = Logger(service="saldo")
 
 #: Routes that answer without an API key. template.yaml gives exactly these `Auth: Authorizer: NONE`
 #: (tests/security checks both directions).
-PUBLIC_ROUTES: frozenset[str] = frozenset({"GET /health", "GET /openapi.json", "GET /docs"})
+PUBLIC_ROUTES: frozenset[str] = frozenset(
+    {"GET /health", "GET /openapi.json", "GET /docs", "GET /apps/reporting/files/{token}"}
+)
 
 #: Lambda's synchronous payload limit is 6 MB; anything larger belongs in an S3 upload.
 DEFAULT_MAX_BODY_BYTES = int(os.environ.get("SALDO_MAX_BODY_BYTES", str(6 * 1024 * 1024)))

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
-from pydantic import BaseModel, Field, RootModel, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, RootModel, WithJsonSchema
 
 from saldo.jsontypes import IsoDate  # noqa: F401 - a date in a query or path, as in a body
 from saldo.ledger.models import ClientAccount
@@ -682,3 +682,104 @@ class RegistryPerson(BaseModel):
     companies: list[dict[str, Any]] | None = Field(
         None, description="Their roles, holdings and registrations (when read, not when recorded)"
     )
+
+
+# ------------------------------------------------------------------ batch reports (the Lasso API)
+class BatchItemRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    cvr: int | str = Field(description="The company's CVR number (its check digit is checked)")
+    format: str | None = Field(None, description="Overrides the batch's format for this item")
+    internalCustomerId: int | None = Field(None, description="An integer put first in the file name")
+
+
+class BatchAuthConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    Method: Literal["Header", "BasicAuth"]
+    Key: str = Field(description="Header name (Header) or user name (BasicAuth)")
+    Value: str = Field(description="Header value or password; never shown again")
+
+
+class BatchRequest(BaseModel):
+    """Field names in any case (the seed writes `IsListener` beside `batchName`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    batchName: str
+    type: str | int = Field(description="Revision (0), Finans (1), ReelleEjere (2), RevisionUdvidet (3)")
+    format: str = Field(description="File name format: {name}, {balanceday}, {cvr}, {type}, {rundate}")
+    items: list[BatchItemRequest] = Field(description="1 to 10,000 companies")
+    scheduledTime: str | None = Field(None, description="UTC, `YYYY-MM-DD HH:MM:SS` or ISO 8601; future")
+    notificationEmail: str | None = None
+    notificationWebhookUrl: str | None = Field(None, description="https; public addresses only")
+    authConfig: BatchAuthConfig | None = None
+    errorAppend: str | None = Field(None, description="Appended to a failed report's file name")
+    IsListener: bool | None = Field(None, description="Regenerate on company changes (ReelleEjere only)")
+    TriggerNow: bool | None = Field(None, description="Also run a listener batch at once")
+
+
+class BatchAuthShown(BaseModel):
+    Method: str
+    Key: str
+
+
+class Batch(BaseModel):
+    id: str
+    batchName: str
+    name: str
+    type: str
+    printType: int
+    format: str
+    status: Literal[
+        "Scheduled",
+        "Initializing",
+        "Executing",
+        "Finished",
+        "FinishedWithWarning",
+        "FinishedWithErrors",
+        "Listening",
+        "ListeningStopped",
+    ]
+    batchSize: int
+    completionPercentage: float = Field(description="0 to 1")
+    completed: int
+    warnings: int
+    failed: int
+    scheduledTime: str | None
+    notificationEmail: str | None
+    notificationWebhookUrl: str | None
+    authConfig: BatchAuthShown | None
+    errorAppend: str
+    isListener: bool
+    triggerNow: bool
+    timestamp: str
+    createdAt: str
+    startedAt: str | None
+    finishedAt: str | None
+
+
+class BatchList(BaseModel):
+    continuationToken: str | None = Field(description="Pass as cToken for the next page; null at the end")
+    results: list[Batch]
+
+
+class BatchItem(BaseModel):
+    id: str
+    batchId: str
+    cvr: str
+    name: str = Field(description="The report's file name, without .pdf")
+    format: str
+    internalCustomerId: int | None
+    createdOn: str
+    status: Literal["Completed", "Warning", "Failed"]
+    statusCode: int = Field(description="Completed 0, Warning 1, Failed 2")
+    missing: list[str] = Field(description="A Warning item's missing data")
+    reason: str | None = Field(description="Why a Failed item failed")
+    printType: int
+    pdfurl: str | None = Field(description="Works without a key for 30 days; null for a failed item")
+
+
+class BatchItemList(BaseModel):
+    continuationToken: str | None
+    results: list[BatchItem]

@@ -1,0 +1,45 @@
+"""What starts and schedules batch runs: the batch start queue, Step Functions and EventBridge Scheduler."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Any
+
+from saldo.adapters.clients import client
+from saldo.config import settings
+
+
+def queue_start(message: dict[str, Any]) -> None:
+    """Queue a batch's start message for the starter (its own queue, with a dead-letter queue)."""
+    client("sqs").send_message(QueueUrl=os.environ["SALDO_BATCH_QUEUE_URL"], MessageBody=json.dumps(message))
+
+
+def schedule_start(name: str, at: datetime, message: dict[str, Any]) -> None:
+    """A one-time schedule that puts the start message on the queue at `at` (UTC) and deletes itself."""
+    client("scheduler").create_schedule(
+        Name=name,
+        GroupName=settings().schedule_group,
+        ScheduleExpression=f"at({at:%Y-%m-%dT%H:%M:%S})",
+        ScheduleExpressionTimezone="UTC",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        ActionAfterCompletion="DELETE",
+        Target={
+            "Arn": os.environ["SALDO_BATCH_QUEUE_ARN"],
+            "RoleArn": settings().scheduler_role_arn,
+            "Input": json.dumps(message),
+        },
+    )
+
+
+def start_execution(name: str, payload: dict[str, Any]) -> str:
+    """Start the batch state machine; a second start of the same name is the same execution."""
+    sfn = client("stepfunctions")
+    arn = os.environ["SALDO_BATCH_STATE_MACHINE_ARN"]
+    try:
+        return str(
+            sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
+        )
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return f"{arn.replace(':stateMachine:', ':execution:')}:{name}"
