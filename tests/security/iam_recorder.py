@@ -114,7 +114,10 @@ class Recorder:
             return submit(pool, contextvars.copy_context().run, fn, *args, **kwargs)
 
         def start_in_context(thread: threading.Thread) -> None:
-            if current_function.get() is not None:
+            # A state machine's execution acts with its own role, not the function that started it.
+            target = getattr(thread, "_target", None)
+            of_state_machine = getattr(target, "__module__", "").startswith("moto.stepfunctions")
+            if current_function.get() is not None and not of_state_machine:
                 ctx, run = contextvars.copy_context(), thread.run
                 thread.run = lambda: ctx.run(run)  # type: ignore[method-assign]
             start(thread)
@@ -229,7 +232,15 @@ DDB_TRANSACT = {
 def requests_for(call: Call, hash_keys: dict[tuple[str, str | None], str]) -> list[Request]:
     """The IAM requests one call makes. `hash_keys` names the partition key attribute of each
     (table, index) so that `dynamodb:LeadingKeys` can be filled in."""
-    mapper = {"dynamodb": _dynamodb, "s3": _s3, "sqs": _sqs, "events": _events, "ses": _ses}.get(call.service)
+    mapper = {
+        "dynamodb": _dynamodb,
+        "s3": _s3,
+        "sqs": _sqs,
+        "events": _events,
+        "ses": _ses,
+        "scheduler": _scheduler,
+        "states": _states,
+    }.get(call.service)
     if mapper is None:
         raise UnmappedCall(f"{call}: no mapping for the {call.service} service")
     return mapper(call, hash_keys)
@@ -362,6 +373,25 @@ def _ses(call: Call, hash_keys: Any) -> list[Request]:
         sender = p.get("Source") or p.get("FromEmailAddress") or ""
         address = sender.rsplit("<", 1)[-1].rstrip(">").strip()
         return [Request(f"ses:{op}", f"arn:aws:ses:{call.region}:{ACCOUNT_ID}:identity/{address}")]
+    raise UnmappedCall(f"{call}: no mapping")
+
+
+def _scheduler(call: Call, hash_keys: Any) -> list[Request]:
+    p, op = call.params, call.operation
+    if op == "CreateSchedule":
+        group = p.get("GroupName") or "default"
+        arn = f"arn:aws:scheduler:{call.region}:{ACCOUNT_ID}:schedule/{group}/{p['Name']}"
+        # the schedule's role is passed to the scheduler: the caller needs iam:PassRole on it
+        return [Request("scheduler:CreateSchedule", arn), Request("iam:PassRole", p["Target"]["RoleArn"])]
+    raise UnmappedCall(f"{call}: no mapping")
+
+
+def _states(call: Call, hash_keys: Any) -> list[Request]:
+    p, op = call.params, call.operation
+    if op == "StartExecution":
+        return [Request("states:StartExecution", p["stateMachineArn"])]
+    if op in ("DescribeExecution", "StopExecution"):
+        return [Request(f"states:{op}", p["executionArn"])]
     raise UnmappedCall(f"{call}: no mapping")
 
 

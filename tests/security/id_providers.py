@@ -311,6 +311,7 @@ def company(world: World, t: Tenant) -> str:
 for _route in (
     "PUT /api/v2/companies/{country}/{registration_number}",
     "GET /api/v2/companies/{country}/{registration_number}",
+    "GET /api/v2/companies/{country}/{registration_number}/reports/{report_type}",
     "GET /api/v2/companies/{country}/{registration_number}/history",
     "GET /api/v2/companies/{country}/{registration_number}/ownership",
     "PUT /api/v2/persons/{person_id}",
@@ -334,4 +335,41 @@ def person_body(world: World, owner: Tenant, caller: Tenant) -> Body:
 def company_import(world: World, owner: Tenant, caller: Tenant) -> Body:
     return Body(
         {"documents": [{"country": "DK", "registration_number": cvr(), **_company(caller, "someone")}]}
+    )
+
+
+@registry.id("report_type")
+def report_type(world: World, t: Tenant) -> str:
+    return "RevisionUdvidet"
+
+
+# ------------------------------------------------------------------ batch reports
+@registry.id("/apps/reporting/batches/{batch_id}")
+def batch(world: World, t: Tenant) -> str:
+    number = world.id_of(t, "registration_number")
+    body = {
+        "batchName": t.named("Batch"),
+        "type": "ReelleEjere",
+        "format": "{cvr}-{name}",
+        "items": [{"cvr": number, "internalCustomerId": 7}],
+        # A listener that does not run at once: it stays Listening, so the stop route has work to do.
+        "IsListener": True,
+    }
+    return str(ok(t.api.post("/apps/reporting/batches", json_body=body), 201, "create a batch")["id"])
+
+
+# CVR numbers are public: a batch of another organization's companies is the caller's own batch, run on
+# the caller's registry (its items fail: the companies are not there).
+registry.denials["POST /apps/reporting/batches"] = frozenset({201})
+
+
+@registry.body("POST /apps/reporting/batches")
+def batch_body(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {
+            "batchName": caller.named("Batch"),
+            "type": "Revision",
+            "format": "{cvr}",
+            "items": [{"cvr": world.id_of(owner, "registration_number")}],
+        }
     )

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import tempfile
+import time
 import urllib.parse
 import zipfile
 from collections import defaultdict
@@ -68,6 +70,16 @@ def _wait(stack: Any, api: ApiClient, path: str, *, link: bool = False) -> dict[
     body: dict[str, Any] = (api.follow(path) if link else api.get(path)).json()  # a link has the stage
     assert body["status"] in ("SUCCEEDED", "FAILED"), body
     return body
+
+
+def _wait_batch(api: ApiClient, batch_id: str) -> dict[str, Any]:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        body: dict[str, Any] = api.get(f"/apps/reporting/batches/{batch_id}").json()
+        if body["status"].startswith("Finished"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"batch {batch_id} did not finish: {body}")
 
 
 def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
@@ -282,6 +294,44 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     assert finans.json()["source"] == "ledger", finans.text
     pdf = api.get(f"/api/v2/companies/DK/{opco}/reports/3", headers={"Accept": "application/pdf"})
     assert pdf.status == 200 and pdf.body.startswith(b"%PDF")
+
+    # Batch functions: a batch now (start queue, the state machine, each item's report with a ledger's key
+    # figures and an email, the finalizer), a scheduled one, a listener stopped, lists, a download link
+    relinked = {"name": "O ApS", "owners": [parent], "client_account_id": ca}
+    assert api.request("PUT", f"/api/v2/companies/DK/{opco}", json_body=relinked).status == 200
+    batch = {
+        "batchName": "IAM",
+        "type": "Finans",
+        "format": "{cvr}-{name}",
+        "notificationEmail": "revisor@example.dk",
+        "items": [{"cvr": opco, "internalCustomerId": 1}, {"cvr": holding}],
+    }
+    with pytest.MonkeyPatch.context() as fresh:  # the run function's own execution environment
+        from collections import OrderedDict
+
+        from saldo.ledger import query
+
+        fresh.setattr(query, "CACHE_DIR", Path(tempfile.mkdtemp(prefix="batch-cache-")))
+        fresh.setattr(query, "_views", OrderedDict())
+        created = api.post("/apps/reporting/batches", json_body=batch)
+        assert created.status == 201, created.text
+        done = _wait_batch(api, created.json()["id"])
+    assert (done["status"], done["completed"], done["warnings"]) == ("FinishedWithWarning", 1, 1), done
+    # a start message delivered again finds the batch finished and starts nothing
+    queue = stack.client("sqs").get_queue_url(QueueName="saldo-batch-local")["QueueUrl"]
+    again = {"org_id": org, "batch_id": done["id"]}
+    stack.client("sqs").send_message(QueueUrl=queue, MessageBody=json.dumps(again))
+    stack.drain(timeout=30)
+    found = api.get(f"/apps/reporting/batches/{done['id']}/items").json()["results"]
+    pdfurl = found[0]["pdfurl"]
+    assert ApiClient(stack).get(pdfurl[pdfurl.index("/apps/") :]).status == 303
+    assert api.get("/apps/reporting/batches", params={"limit": 1}).status == 200
+    later = {**batch, "scheduledTime": "2099-01-01 06:00:00"}
+    assert api.post("/apps/reporting/batches", json_body=later).json()["status"] == "Scheduled"
+    listener = {**batch, "type": "ReelleEjere", "IsListener": True}
+    listening = api.post("/apps/reporting/batches", json_body=listener).json()
+    stopped = api.post(f"/apps/reporting/batches/{listening['id']}/stop")
+    assert stopped.json()["status"] == "ListeningStopped", stopped.text
 
     # HousekeepingFunction: an import whose worker died is failed by the sweep
     stuck = api.post(IMPORTS, json_body={"file_names": ["c.xml"]}).json()["id"]

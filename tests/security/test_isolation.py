@@ -84,6 +84,10 @@ def test_the_key_cache_bounds_the_revocation_delay():
 
 @pytest.mark.parametrize("route", PUBLIC, ids=str)
 def test_public_routes_answer_without_a_key(world: World, route: TemplateRoute):
+    if "{token}" in route.path:  # a report's download link: an unknown one is simply not found
+        res = ApiClient(world.stack).request(route.method, route.path.replace("{token}", "A" * 43))
+        assert res.status == 404, res.text[:300]
+        return
     res = ApiClient(world.stack).request(route.method, route.path)
     assert res.status == 200, res.text[:300]
 

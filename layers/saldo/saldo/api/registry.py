@@ -12,6 +12,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "saldo.api.routes.reports",
     "saldo.api.routes.saft",
     "saldo.api.routes.companies",
+    "saldo.api.routes.batches",
 )
 
 

@@ -126,10 +126,12 @@ def stop_batch(batch_id: BatchId):
             303: {
                 "description": "The PDF, at a presigned URL valid five minutes",
                 "headers": {"Location": LOCATION},
+                "content": {"text/plain": {"schema": {"type": "string", "maxLength": 0}}},
             }
         },
-        errors=(404,),
+        errors=(400, 404),
         public=True,
+        e400="Not a link's token",
         e404="No such link, or it has expired",
     ),
 )
@@ -143,4 +145,9 @@ def download(token: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{43}$", descript
     url = documents.presign_get(
         documents.bucket(), found["key"], service.DOWNLOAD_SECONDS, file_name=found["file_name"]
     )
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"}, body="")
+    return Response(
+        status_code=303,
+        content_type="text/plain",
+        headers={"Location": url, "Cache-Control": "no-store"},
+        body="",
+    )
