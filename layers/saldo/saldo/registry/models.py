@@ -2,7 +2,7 @@
 
 A company is written as it stands on an `effective_date` (a snapshot); the registry keeps every earlier
 value with the period it was valid, so it answers "as of" any date. Shares are ranges of fractions
-(`{"low": "0.25", "high": "0.3333"}`); an exact share has low = high.
+(`{"low": "0.25", "high": "0.3332"}`); an exact share has low = high.
 """
 
 from __future__ import annotations

@@ -40,8 +40,8 @@ CVR_RANGES: tuple[tuple[Decimal, Decimal], ...] = tuple(
         ("0.10", "0.1499"),
         ("0.15", "0.1999"),
         ("0.20", "0.2499"),
-        ("0.25", "0.3333"),
-        ("0.3334", "0.4999"),
+        ("0.25", "0.3332"),
+        ("0.3333", "0.4999"),
         ("0.50", "0.6666"),
         ("0.6667", "0.8999"),
         ("0.90", "1"),
@@ -70,6 +70,8 @@ class Range:
         for low, high in CVR_RANGES:
             if stored == low:
                 return cls(low, high)
+        if stored == Decimal("0.3334"):  # how some copies of the register write the 33.33 % band
+            return cls(Decimal("0.3333"), Decimal("0.4999"))
         return cls.exact(stored)  # an exact figure, as other registers keep them
 
     def __mul__(self, other: Range) -> Range:
