@@ -111,7 +111,49 @@ def test_housekeeping_sample(stack):
     json.dumps(result)
 
 
-KNOWN_KINDS = {"AuthorizerFunction", "JobWorkerFunction", "HousekeepingFunction", *HTTP_FUNCTIONS}
+def test_batch_starter_sample(stack, api):
+    created = api.post(
+        "/apps/reporting/batches",
+        json_body={
+            "batchName": "S",
+            "type": "ReelleEjere",
+            "format": "{cvr}",
+            "items": [{"cvr": "10403782"}],
+            "IsListener": True,
+        },
+    ).json()
+    event = sample("BatchStarterFunction")
+    for record in event["Records"]:
+        assert record["eventSource"] == "aws:sqs"
+        body = json.loads(record["body"])
+        assert set(body) == {"org_id", "batch_id"}
+        record["body"] = json.dumps({"org_id": api_org(api), "batch_id": created["id"]})
+    # a listener that was not triggered has nothing to start: the record succeeds, nothing runs
+    assert stack.runtime.invoke("BatchStarterFunction", event) == {"batchItemFailures": []}
+
+
+def api_org(api) -> str:
+    from saldo.adapters.tenancy_store import TenancyStore
+
+    return TenancyStore().caller_for_key(api.key).org_id
+
+
+def test_batch_run_sample(stack, api):
+    event = sample("BatchRunFunction")
+    assert event["step"] == "finalize"
+    event["org_id"] = api_org(api)
+    result = stack.runtime.invoke("BatchRunFunction", event)
+    assert result["batch_id"] == event["batch_id"]
+
+
+KNOWN_KINDS = {
+    "AuthorizerFunction",
+    "JobWorkerFunction",
+    "HousekeepingFunction",
+    "BatchStarterFunction",
+    "BatchRunFunction",
+    *HTTP_FUNCTIONS,
+}
 
 
 def test_every_function_sample_is_exercised_here():

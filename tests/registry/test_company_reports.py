@@ -198,6 +198,12 @@ def test_key_figures_come_from_the_linked_ledger_when_the_key_may_read_it(demo, 
         "2025-01-01",
         "2025-12-31",
     )
+    # the first year's return on equity averages the ledger's opening equity (the chart's opening
+    # balances: 50,000 share capital) and the closing one (with the year's 125,000)
+    assert (year["opening_equity"], year["equity"]) == (D("50000.00"), D("175000.00"))
+    assert year["ratios"]["return_on_equity"] == D("1.1111")  # 125,000 / 112,500
+    spredt = get(api, d.SPREDT, "Finans", as_of="2026-08-01").json()["years"]
+    assert spredt[-1]["year"] == 2024 and spredt[-1]["ratios"]["return_on_equity"] is None  # no 2023 figures
     assert get(api, number, "Finans", "NO", as_of="2025-06-30").json()["source"] is None  # 2025 not ended
     pdf = pdf_text(get(api, number, "Finans", "NO", Accept="application/pdf"))
     assert "125\u202f000" in pdf  # a Norwegian company's figures in Norwegian style
@@ -250,3 +256,26 @@ def test_imported_register_documents_round_trip_into_the_reports(api):
     regno = unit.get("organisasjonsnummer") or unit["enhet"]["organisasjonsnummer"]
     text = pdf_text(get(api, regno, "Revision", "NO", Accept="application/pdf", **{"Accept-Language": "en"}))
     assert "Org. no." in text
+
+
+def test_a_company_with_500_owners_draws_the_largest_and_counts_the_rest(api):
+    from tests.security.id_providers import cvr
+
+    number = cvr()
+    owners = [
+        {"party": {"person_id": f"o-{i}"}, "name": f"Ejer {i}", "capital": {"low": share, "high": share}}
+        for i, share in enumerate(["0.10", "0.05"] + ["0.0017"] * 498)
+    ]
+    body = {"effective_date": "2024-01-01", "name": "Mange Ejere A/S", "owners": owners}
+    assert api.request("PUT", f"/api/v2/companies/DK/{number}", json_body=body).status == 201
+    group = get(api, number, "RevisionUdvidet").json()["group"]
+    drawn = [n for n in group["nodes"] if n["level"] == -1]
+    assert [n.get("name") for n in drawn[:2]] == ["Ejer 0", "Ejer 1"]  # the largest first
+    assert len(drawn) == 8 and drawn[-1] == {
+        "key": drawn[-1]["key"],
+        "kind": "more",
+        "level": -1,
+        "count": 493,
+    }
+    text = pdf_text(get(api, number, "RevisionUdvidet", Accept="application/pdf"))
+    assert "+ 493 ejere mere" in text and "Ejer 499" in text  # the owners table still names everyone

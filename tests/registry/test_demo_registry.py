@@ -40,7 +40,7 @@ def test_every_case_of_the_rules(demo):
     assert owners == {"frida-gran": ("management", "0", "0")}
     for number, reason in (
         (d.BORS, "listed company"),
-        (d.BORS_DATTER, f"wholly owned by listed company C#DK#{d.BORS}"),
+        (d.BORS_DATTER, f"wholly owned by listed company Nordisk Børs A/S (DK {d.BORS})"),
     ):
         body, owners = _owners(api, number)
         assert body["exempt_reason"] == reason and all(v[0] == "management" for v in owners.values())

@@ -163,6 +163,7 @@ FY2025 = {
         # 2700 7500 - 2710 1000 + 2400 6500 + 2500 1000; 2290 is long-term
         current_liabilities="14000.00",
     ),
+    "opening_equity": Decimal("84100.00"),  # FY 2024's closing equity
     "source": "ledger",
     "partial": False,
 }
@@ -184,6 +185,7 @@ FY2024 = {
         # 2700 2500 - 2710 1000 + 2400 5000 + 2500 1000
         current_liabilities="7500.00",
     ),
+    "opening_equity": Decimal("81000.00"),  # FY 2023 had only a draft: FY 2022's closing equity
     "source": "ledger",
     "partial": False,
 }
@@ -202,6 +204,7 @@ FY2022 = {
         share_capital="30000.00",
         current_liabilities="0.00",
     ),
+    "opening_equity": Decimal("80000.00"),  # the opening balances
     "source": "ledger",
     "partial": False,
 }
@@ -220,6 +223,7 @@ CURRENT = {
         share_capital="30000.00",
         current_liabilities="14000.00",
     ),
+    "opening_equity": Decimal("100600.00"),  # FY 2025's closing equity
     "source": "ledger",
     "partial": True,
 }

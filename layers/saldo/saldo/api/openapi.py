@@ -46,6 +46,8 @@ def openapi_document() -> dict[str, Any]:
                     op.setdefault("parameters", []).append(LANGUAGE_HEADER)
                 if "202" in op["responses"] and "jobs" not in path:
                     op["parameters"].append(PREFER_HEADER)
+            if path.startswith("/api/v2/companies/") and path.endswith("/reports/{report_type}"):
+                op.setdefault("parameters", []).append(COMPANY_LANGUAGE_HEADER)
     _drop_unused_schemas(doc)
     return doc
 
@@ -58,6 +60,14 @@ LANGUAGE_HEADER = {
     "description": "Documents are Norwegian (`nb`) unless English (`en`) ranks higher; JSON names are "
     "English "
     "unless Norwegian is asked for",
+    "schema": {"type": "string"},
+}
+COMPANY_LANGUAGE_HEADER = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "Danish labels unless English (`en`) ranks higher; numbers and dates follow the "
+    "company's country",
     "schema": {"type": "string"},
 }
 PREFER_HEADER = {

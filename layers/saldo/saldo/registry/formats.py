@@ -25,6 +25,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from saldo.ledger import regno
+from saldo.ledger.models import MAX_DATE, MIN_DATE
 from saldo.registry import record as rec
 from saldo.registry.models import CompanyIn
 from saldo.registry.ownership import Range
@@ -67,9 +68,12 @@ def _day(value: Any) -> str | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(str(value)[:10]).isoformat()
+        day = date.fromisoformat(str(value)[:10])
     except ValueError:
         raise DocumentError(f"not a date: {str(value)[:40]!r}") from None
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise DocumentError(f"{day.isoformat()}: dates are between 1900-01-01 and 2199-12-31")
+    return day.isoformat()
 
 
 def _period(item: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -147,6 +151,22 @@ def _attribute(member_data: list[Any], kind: str) -> list[tuple[Any, str | None,
     return out
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _no_control_characters(value: Any, where: str) -> None:
+    """A register's texts reach PDFs, emails and terminals: a control character refuses the document."""
+    if isinstance(value, str):
+        if _CONTROL.search(value):
+            raise DocumentError(f"{where or 'a text'}: contains a control character")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _no_control_characters(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            _no_control_characters(item, where)
+
+
 def read_cvr(document: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     document = _cvr_hit(document)
     doc = _dict(document.get("Vrvirksomhed")) or document
@@ -197,6 +217,7 @@ def read_cvr(document: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         facts["employees"] = _segments([(interval, None, None)])
     for relation in _list(doc.get("deltagerRelation")):
         _cvr_relation(record, _dict(relation))
+    _no_control_characters(record, "")
     return "DK", number, record
 
 
@@ -277,7 +298,9 @@ def _cvr_relation(record: dict[str, Any], relation: dict[str, Any]) -> None:
             segments = []
             for value, f, t in functions:
                 this_role = "chair" if role == "board" and str(value or "").upper() == "FORMAND" else role
-                title = str(value).title() if value else None
+                # The register writes functions in capitals (ADM. DIR.); other casings are kept as written.
+                text = str(value) if value else ""
+                title = (text.capitalize() if text.isupper() else text) or None
                 segments.append(
                     (this_role, {"party": party, "name": name, **({"title": title} if title else {})}, f, t)
                 )

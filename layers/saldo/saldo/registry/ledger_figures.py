@@ -171,6 +171,17 @@ def _entry(
         "period_from": period_from,
         "period_to": period_to,
         **_figures_for(view, period_from, period_to),
+        # Equity the day before the year began, for the return on equity's average (zero before the
+        # ledger's first posting: the company had none in these books).
+        "opening_equity": _equity_at(view, period_from - timedelta(days=1)),
         "source": SOURCE,
         "partial": partial,
     }
+
+
+def _equity_at(view: LedgerView, day: date) -> Decimal:
+    balances: dict[str, Decimal] = {}
+    for row in balance_sheet(view, report_date=day):
+        balances[row["account_code"]] = balances.get(row["account_code"], ZERO) + row["balance"]
+    equity = next(f for f in FIGURES if f.name == "equity")
+    return _figure(balances, equity)

@@ -12,12 +12,18 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from saldo.jsontypes import IsoDate, JsonBool
+from saldo.jsontypes import JsonBool
+from saldo.ledger.models import Day as IsoDate  # 1900-01-01..2199-12-31, as every body date
 
 Country = Literal["DK", "NO", "SE", "FI", "IS"]
 PersonId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="The person's id")]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000)]
+# No control characters in names and codes (they would reach PDFs, emails and terminals); a long text
+# may keep its tabs and line breaks.
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+Text = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_CONTROL)]
+LongText = Annotated[
+    str, Field(min_length=1, max_length=4000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+]
 Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=12, decimal_places=10)]
 Money = Annotated[Decimal, Field(gt=Decimal("-1e15"), lt=Decimal("1e15"), decimal_places=2)]
 
@@ -44,7 +50,7 @@ class PartyRef(_In):
 
     person_id: PersonId | None = None
     country: Country | None = None
-    registration_number: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    registration_number: Annotated[str, Field(min_length=1, max_length=20, pattern=NO_CONTROL)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> PartyRef:
@@ -63,13 +69,13 @@ class PartyRef(_In):
 
 class Address(_In):
     street: Text | None = None
-    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    postal_code: Annotated[str, Field(max_length=20, pattern=NO_CONTROL)] | None = None
     city: Text | None = None
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
 
 
 class IndustryCode(_In):
-    code: Annotated[str, Field(min_length=1, max_length=20)]
+    code: Annotated[str, Field(min_length=1, max_length=20, pattern=NO_CONTROL)]
     text: Text | None = None
     primary: JsonBool = False
 
@@ -127,12 +133,12 @@ class CompanyIn(_In):
     effective_date: IsoDate | None = None
     name: Text
     address: Address | None = None
-    legal_form: Annotated[str, Field(min_length=1, max_length=50)] | None = None
-    status: Annotated[str, Field(min_length=1, max_length=50)] = "normal"
+    legal_form: Annotated[str, Field(min_length=1, max_length=50, pattern=NO_CONTROL)] | None = None
+    status: Annotated[str, Field(min_length=1, max_length=50, pattern=NO_CONTROL)] = "normal"
     founded: IsoDate | None = None
     industry_codes: Annotated[list[IndustryCode], Field(max_length=20)] = []
     purpose: LongText | None = None
-    employees: Annotated[str, Field(max_length=50)] | None = None
+    employees: Annotated[str, Field(max_length=50, pattern=NO_CONTROL)] | None = None
     balance_day: Annotated[str, Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")] | None = Field(
         None, description="Fiscal year end as MM-DD, e.g. 12-31"
     )
@@ -144,6 +150,14 @@ class CompanyIn(_In):
     owners: Annotated[list[OwnerIn], Field(max_length=500)] = []
     registered_beneficial_owners: Annotated[list[BeneficialOwnerIn], Field(max_length=200)] = []
     key_figures: Annotated[list[KeyFigures], Field(max_length=50)] = []
+
+    @model_validator(mode="after")
+    def _real_balance_day(self) -> CompanyIn:
+        if self.balance_day is not None:
+            month, day = int(self.balance_day[:2]), int(self.balance_day[3:])
+            if day > (29 if month == 2 else 30 if month in (4, 6, 9, 11) else 31):
+                raise ValueError(f"balance_day: {self.balance_day} is not a day of the year")
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> CompanyIn:

@@ -399,11 +399,21 @@ class RegistryService:
             "computed_beneficial_owners": computed,
             "registered_beneficial_owners": registered,
             "differences": _differences(computed, registered),
-            "exempt_reason": result.exempt_reason,
+            "exempt_reason": _exempt_reason(result.exempt_reason, names),
             "cycles": [[names.get(n, n) for n in cycle] for cycle in result.cycles],
             "missing_owners": [{"key": m, "name": names.get(m, m)} for m in result.missing],
             "complete": result.complete and not truncated,
         }
+
+
+def _exempt_reason(reason: str | None, names: dict[str, str]) -> str | None:
+    """The exemption in words: the listed parent by name and number, not by its registry key."""
+    prefix = "wholly owned by listed company "
+    if reason is None or not reason.startswith(prefix):
+        return reason
+    key = reason[len(prefix) :]
+    _, country, number = key.split("#", 2)
+    return f"{prefix}{names.get(key, number)} ({country} {number})"
 
 
 def _check_parties(company: CompanyIn) -> None:

@@ -1106,7 +1106,14 @@ class _Writer:
         caption = self.caption_lines(block)
         cap_h = self.caption_height(block)
         full = BOTTOM_Y - BODY_TOP
-        if layout.height + cap_h > self.room() and not self.at_top():
+        # A new page only helps when the diagram would then fit whole, or when little room is left; a
+        # diagram taller than any page is scaled into the room below its heading instead.
+        fits_a_page = layout.height + cap_h <= full
+        if (
+            layout.height + cap_h > self.room()
+            and not self.at_top()
+            and (fits_a_page or self.room() < full / 2)
+        ):
             self.new_page()
         scale = min(1.0, (self.room() - cap_h) / layout.height) if layout.height > 0 else 1.0
         x0 = MARGIN_X + (USABLE_W - layout.width * scale) / 2

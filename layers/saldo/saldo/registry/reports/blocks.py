@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from saldo.registry.reports.content import CompanyFile
-from saldo.registry.reports.labels import Lang, Style, text
+from saldo.registry.reports.labels import Lang, Style, status_text, text
 from saldo.render.formats import format_datetime
 from saldo.render.sections import Facts, Notice, Notices, Paragraph, Section, SectionDocument, Table
 
@@ -73,7 +73,7 @@ def master_data(file: CompanyFile, lang: Lang) -> Section:
         (regno_label(file.country, lang), view["registration_number"]),
         (text("address", lang), address_line(view.get("address"))),
         (text("legal_form", lang), view.get("legal_form") or "-"),
-        (text("status", lang), view.get("status") or "-"),
+        (text("status", lang), status_text(view.get("status"), lang)),
         (text("founded", lang), style.date(view.get("founded"))),
         (text("industry", lang), industry or "-"),
         (text("employees", lang), view.get("employees") or "-"),
@@ -209,7 +209,7 @@ def ownership_notes(file: CompanyFile, lang: Lang) -> list[Notice]:
     own = file.ownership
     notes = []
     if own["exempt_reason"]:
-        key = "exempt_listed" if own["exempt_reason"] == "listed" else "exempt_listed_subsidiary"
+        key = "exempt_listed" if own["exempt_reason"] == "listed company" else "exempt_listed_subsidiary"
         notes.append(Notice("info", text(key, lang)))
     if own["cycles"]:
         cycles = "; ".join(" \u2192 ".join(c) for c in own["cycles"])
@@ -314,7 +314,7 @@ def warning_texts(file: CompanyFile, lang: Lang) -> list[str]:
                 text("warn_management_changed", lang, when=", ".join(style.date(d) for d in w["dates"]))
             )
         elif code == "status":
-            out.append(text("warn_status", lang, status=w["status"]))
+            out.append(text("warn_status", lang, status=status_text(w["status"], lang)))
         elif code == "owners_disagree":
             out.append(text("warn_owners_disagree", lang, count=w["count"]))
         elif code == "incomplete":

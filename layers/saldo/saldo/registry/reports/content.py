@@ -26,6 +26,9 @@ LISTED_FILING_MONTHS = 4
 GROUP_UP = 4
 GROUP_DOWN = 2
 GROUP_MAX_NODES = 60
+# Owners drawn per company, the largest first; the rest are one box ("+ 489 more owners"), since a
+# diagram of hundreds of minority owners says less than the owners table does.
+GROUP_OWNERS_SHOWN = 8
 KEY_ROLES = ("management", "chair", "board", "fully_liable_partner")
 
 # (client account id, report day) -> the fiscal years ended by that day, newest first
@@ -37,7 +40,7 @@ class GroupNode:
     key: str
     name: str
     layer: int
-    kind: str  # focus | company | person | missing
+    kind: str  # focus | company | person | missing | more (the owners not drawn; `name` is their count)
     country: str | None = None
     registration_number: str | None = None
 
@@ -175,13 +178,18 @@ def group_structure(
 
     layers: dict[str, int] = {focus: 0}
     names: dict[str, str] = {}
+    hidden: dict[str, int] = {}  # owned company -> owners not drawn
     complete = True
     frontier = [focus]
     for depth in range(1, GROUP_UP + 1):
         nxt = []
         for key in frontier:
             view = view_of(key)
-            for owner in view["owners"] if view else []:
+            owners = sorted(view["owners"] if view else [], key=_largest_first)
+            if len(owners) > GROUP_OWNERS_SHOWN:
+                hidden[key] = len(owners) - (GROUP_OWNERS_SHOWN - 1)
+                owners = owners[: GROUP_OWNERS_SHOWN - 1]
+            for owner in owners:
                 okey = _party(owner["party"])
                 names.setdefault(okey, owner["name"])
                 if okey in layers:
@@ -228,22 +236,31 @@ def group_structure(
             okey = _party(owner["party"])
             if okey in layers:
                 edges.append(GroupEdge(okey, key, owner.get("capital"), owner.get("votes")))
+    for key, count in hidden.items():
+        more = f"{MORE_PREFIX}{key}"
+        nodes.append(GroupNode(more, str(count), layers[key] - 1, "more"))
+        edges.append(GroupEdge(more, key, None, None))
     return nodes, edges, complete
+
+
+MORE_PREFIX = "MORE#"
+
+
+def _largest_first(owner: dict[str, Any]) -> tuple[Any, ...]:
+    share = owner.get("capital") or owner.get("votes") or {"high": "0"}
+    return (-Decimal(str(share["high"])), owner["name"])
 
 
 def related_companies(
     service: RegistryService, view: dict[str, Any], ownership: dict[str, Any], as_of: date
 ) -> list[dict[str, Any]]:
-    """For each key person (management, board, personal owners, beneficial owners), their roles and
-    holdings in the registry's other companies."""
+    """For each key person (management, board, fully liable partners, computed beneficial owners), their
+    roles and holdings in the registry's other companies."""
     me = (view["country"], view["registration_number"])
     people: dict[str, str] = {}
     for r in view["roles"]:
         if r["role"] in KEY_ROLES and "person_id" in r["party"]:
             people.setdefault(r["party"]["person_id"], r["name"])
-    for o in view["owners"]:
-        if "person_id" in o["party"]:
-            people.setdefault(o["party"]["person_id"], o["name"])
     for c in ownership["computed_beneficial_owners"]:
         people.setdefault(c["person_id"], c["name"])
     out = []
@@ -338,7 +355,7 @@ def warnings(file: CompanyFile) -> list[dict[str, Any]]:
     if changes:
         out.append({"code": "management_changed", "dates": changes})
     status = (view.get("status") or "normal").strip()
-    if status.lower() not in ("normal", "aktiv", "active", "normal drift"):
+    if status.lower() not in ("normal", "aktiv", "active"):
         out.append({"code": "status", "status": status})
     if file.ownership["differences"]:
         out.append({"code": "owners_disagree", "count": len(file.ownership["differences"])})

@@ -3,7 +3,7 @@ their trend, and the auditor's statement of each year.
 
 Ratios (None when a figure is missing or a divisor is zero):
 gross margin = gross profit / revenue; operating margin = operating profit / revenue; return on equity =
-profit / average equity (opening and closing; closing alone for the first year shown); solvency ratio =
+profit / average equity (opening and closing; null when the opening equity is unknown); solvency ratio =
 equity / total assets; current ratio = current assets / current liabilities.
 """
 
@@ -39,8 +39,11 @@ def _div(a: Decimal | None, b: Decimal | None) -> Decimal | None:
 
 
 def ratios(figures: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Decimal | None]:
-    equity, prev_equity = _d(figures, "equity"), _d(previous, "equity")
-    average = (equity + prev_equity) / 2 if equity is not None and prev_equity is not None else equity
+    equity = _d(figures, "equity")
+    # Opening equity: the year before's closing equity, or what the ledger had the day before the year
+    # began; unknown (no return on equity) otherwise.
+    opening = _d(previous, "equity") if previous else _d(figures, "opening_equity")
+    average = (equity + opening) / 2 if equity is not None and opening is not None else None
     return {
         "gross_margin": _div(_d(figures, "gross_profit"), _d(figures, "revenue")),
         "operating_margin": _div(_d(figures, "operating_profit"), _d(figures, "revenue")),

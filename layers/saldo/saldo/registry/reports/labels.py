@@ -204,8 +204,36 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "person_kind": ("Person", "Person"),
     "not_in_registry": ("ikke i registret", "not in the registry"),
-    "more_nodes": ("+ {n} flere", "+ {n} more"),
+    "more_owners": ("+ {n} ejere mere", "+ {n} more owners"),
+    "see_owners": ("se Legale ejere", "see Legal owners"),
 }
+
+
+# Statuses as the registers and imports write them (lower case), in the reports' words.
+STATUSES: dict[str, tuple[str, str]] = {
+    "normal": ("Normal", "Active"),
+    "aktiv": ("Normal", "Active"),
+    "active": ("Normal", "Active"),
+    "under tvangsopløsning": ("Under tvangsopløsning", "In compulsory dissolution"),
+    "compulsory dissolution": ("Under tvangsopløsning", "In compulsory dissolution"),
+    "tvangsopløst": ("Tvangsopløst", "Dissolved by compulsion"),
+    "under konkurs": ("Under konkurs", "In bankruptcy"),
+    "bankrupt": ("Under konkurs", "In bankruptcy"),
+    "opløst efter konkurs": ("Opløst efter konkurs", "Dissolved after bankruptcy"),
+    "under frivillig likvidation": ("Under frivillig likvidation", "In voluntary liquidation"),
+    "in liquidation": ("Under likvidation", "In liquidation"),
+    "under rekonstruktion": ("Under rekonstruktion", "In reconstruction"),
+    "ophørt": ("Ophørt", "Ceased"),
+    "opløst": ("Opløst", "Dissolved"),
+}
+
+
+def status_text(status: str | None, lang: Lang) -> str:
+    """A known status in the report's language; another as the register wrote it."""
+    if not status:
+        return "-"
+    known = STATUSES.get(status.strip().lower())
+    return (known[1] if lang == "en" else known[0]) if known else status
 
 
 def text(key: str, lang: Lang, **fields: object) -> str:

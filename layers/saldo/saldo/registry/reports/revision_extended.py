@@ -18,19 +18,7 @@ HISTORY_ROWS = 200  # the newest changes; the history route has them all
 def diagram(file: CompanyFile, lang: Lang) -> Diagram:
     style = Style.for_company(file.country, lang)
     layer = {n.key: n.layer for n in file.group_nodes}
-    nodes = [
-        Node(
-            n.key,
-            n.name,
-            text("person_kind", lang)
-            if n.kind == "person"
-            else f"{blocks.regno_label(n.country or '', lang)} {n.registration_number}"
-            + (f" ({text('not_in_registry', lang)})" if n.kind == "missing" else ""),
-            "person" if n.kind == "person" else n.kind,  # type: ignore[arg-type]
-            n.layer,
-        )
-        for n in file.group_nodes
-    ]
+    nodes = [_node(n, lang) for n in file.group_nodes]
     edges = [
         Edge(
             e.owner,
@@ -42,6 +30,17 @@ def diagram(file: CompanyFile, lang: Lang) -> Diagram:
         for e in file.group_edges
     ]
     return Diagram(nodes, edges, caption=text("diagram_caption", lang))
+
+
+def _node(n: Any, lang: Lang) -> Node:
+    if n.kind == "more":
+        return Node(n.key, text("more_owners", lang, n=n.name), text("see_owners", lang), "missing", n.layer)
+    if n.kind == "person":
+        return Node(n.key, n.name, text("person_kind", lang), "person", n.layer)
+    subtitle = f"{blocks.regno_label(n.country or '', lang)} {n.registration_number}"
+    if n.kind == "missing":
+        subtitle += f" ({text('not_in_registry', lang)})"
+    return Node(n.key, n.name, subtitle, n.kind, n.layer)
 
 
 def history_table(file: CompanyFile, lang: Lang) -> Table:
@@ -114,7 +113,9 @@ def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
         "type": KIND,
         "group": {
             "nodes": [
-                {
+                {"key": n.key, "kind": "more", "level": n.layer, "count": int(n.name)}
+                if n.kind == "more"
+                else {
                     "key": n.key,
                     "name": n.name,
                     "level": n.layer,
