@@ -1,4 +1,5 @@
-"""The steps of a batch's state machine: one item's report, an item given up after retries, the finalizer."""
+"""The steps of a batch's state machine (one item's report, an item given up after retries, the finalizer),
+and company changes for listener batches (EventBridge)."""
 
 from datetime import date
 from typing import Any
@@ -6,13 +7,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from saldo.api.app import logger
-from saldo.batches import service
+from saldo.batches import listen, service
 from saldo.observability import flushed
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     with flushed():
+        if event.get("detail-type") == "CompanyChanged":  # EventBridge: regenerate listening batches
+            return {"ran": listen.on_company_changed(event["detail"], str(event["id"]))}
         step, org_id, batch_id = event["step"], str(event["org_id"]), str(event["batch_id"])
         logger.append_keys(batch_id=batch_id, step=step)
         if step == "item":

@@ -21,7 +21,7 @@ import urllib.parse
 import zipfile
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -332,6 +332,19 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     listening = api.post("/apps/reporting/batches", json_body=listener).json()
     stopped = api.post(f"/apps/reporting/batches/{listening['id']}/stop")
     assert stopped.json()["status"] == "ListeningStopped", stopped.text
+
+    # HousekeepingFunction: a batch whose run died is finished by the sweep
+    from saldo.adapters.jobstatus import BATCH
+    from saldo.batches import service as batches
+
+    with stack.hold_event_sources():
+        stuck = api.post("/apps/reporting/batches", json_body={**batch, "notificationEmail": None}).json()[
+            "id"
+        ]
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        fields = {"status": batches.EXECUTING, "gsi1pk": batches.STUCK_INDEX, "gsi1sk": past}
+        JobStatusStore(BATCH).update(org, stuck, fields)
+        assert stack.runtime.invoke("HousekeepingFunction", {})["stuck_batches_finished"] == 1
 
     # HousekeepingFunction: an import whose worker died is failed by the sweep
     stuck = api.post(IMPORTS, json_body={"file_names": ["c.xml"]}).json()["id"]

@@ -206,6 +206,68 @@ class BatchStore:
             return False
         return True
 
+    # ------------------------------------------------------------------ listeners
+    def add_listeners(self, org_id: str, batch_id: str, items: list[dict[str, Any]]) -> None:
+        """Index a listener batch's companies: `pk = ORG#<org>#LISTEN`, `sk = <cvr>#<batch>#<index>`."""
+        ddb = client("dynamodb")
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": _s(f"ORG#{org_id}#LISTEN"),
+                        "sk": _s(f"{it['cvr']}#{batch_id}#{it['index']:07d}"),
+                        "doc": _s(json.dumps(it)),
+                    }
+                }
+            }
+            for it in items
+        ]
+        for start in range(0, len(requests), 25):
+            pending: dict[str, Any] = {self.table: requests[start : start + 25]}
+            for _ in range(10):
+                unprocessed = ddb.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not unprocessed:
+                    break
+                pending = unprocessed
+                time.sleep(0.1)
+            else:
+                raise RuntimeError("DynamoDB kept items of a listener index unprocessed")
+
+    def listeners(self, org_id: str, cvr: str) -> list[dict[str, Any]]:
+        """The listener batches' items for a company: {batch_id, index, format, internalCustomerId}."""
+        ddb = client("dynamodb")
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :cvr)",
+            "ExpressionAttributeValues": {":pk": _s(f"ORG#{org_id}#LISTEN"), ":cvr": _s(f"{cvr}#")},
+        }
+        out: list[dict[str, Any]] = []
+        while True:
+            page = ddb.query(**kwargs)
+            for item in page.get("Items", []):
+                _, batch_id, _ = item["sk"]["S"].split("#", 2)
+                out.append({**json.loads(item["doc"]["S"]), "batch_id": batch_id})
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def claim_event(self, org_id: str, batch_id: str, event_key: str) -> bool:
+        """True the first time an event is handled for a batch (kept a month, then expired)."""
+        ddb = client("dynamodb")
+        try:
+            ddb.put_item(
+                TableName=self.table,
+                Item={
+                    "pk": _s(f"ORG#{org_id}#BATCH#{batch_id}"),
+                    "sk": _s(f"EVENT#{event_key}"),
+                    "expires_at": {"N": str(int(time.time()) + 31 * 86400)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
     # ------------------------------------------------------------------ links
     def put_link(self, token: str, link: dict[str, Any], expires_at: int) -> None:
         client("dynamodb").put_item(

@@ -72,6 +72,15 @@ def range_opener(bucket: str, key: str) -> tuple[int, Callable[[], BinaryIO]]:
     return size, opener
 
 
+def get_object(bucket: str, key: str) -> bytes | None:
+    """A small object's bytes; None when it is not there."""
+    s3 = client("s3")
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
 def object_size(bucket: str, key: str) -> int | None:
     """The object's size, or None when there is no such object."""
     s3 = client("s3")

@@ -316,6 +316,24 @@ class JobStatusStore:
         return fail_running_before(cutoff, reason, self.table)
 
 
+def due_in_index(name: str, now: datetime, table: str | None = None) -> list[dict[str, Any]]:
+    """Items filed under `gsi1pk = name` whose `gsi1sk` (a deadline) has passed."""
+    ddb = client("dynamodb")
+    kwargs: dict[str, Any] = {
+        "TableName": table or settings().table_name,
+        "IndexName": "gsi1",
+        "KeyConditionExpression": "gsi1pk = :n AND gsi1sk < :now",
+        "ExpressionAttributeValues": {":n": {"S": name}, ":now": {"S": now.isoformat()}},
+    }
+    out: list[dict[str, Any]] = []
+    while True:
+        page = ddb.query(**kwargs)
+        out += [_plain(i) for i in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            return out
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def fail_running_before(cutoff: datetime, reason: str, table: str | None = None) -> int:
     table = table or settings().table_name
     ddb = client("dynamodb")

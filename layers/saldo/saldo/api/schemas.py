@@ -115,6 +115,25 @@ def json_body(model: Any, description: str, headers: dict[str, Any] | None = Non
     return out
 
 
+def inline_schema(model: Any) -> dict[str, Any]:
+    """A model's JSON schema with its `$defs` put in place: a schema declared in `openapi_extensions`
+    stands alone in the document, where `#/$defs/...` would point at nothing."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    return dict(resolve(schema))
+
+
 def responses(
     ok: dict[int, dict[str, Any]],
     *,

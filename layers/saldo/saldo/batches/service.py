@@ -17,7 +17,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from saldo.batches import names
@@ -33,6 +33,10 @@ LINK_DAYS = 30
 #: The presigned S3 URL a pdfurl redirects to: made fresh for each download, short-lived.
 DOWNLOAD_SECONDS = 300
 PAGE_SIZE = 100
+#: A run still Executing this long after it started is finished by the housekeeping sweep.
+RUN_DEADLINE_BASE = timedelta(hours=1)
+RUN_DEADLINE_PER_ITEM = timedelta(seconds=2)
+STUCK_INDEX = "BATCH_RUNNING"
 
 
 def now() -> datetime:
@@ -105,6 +109,8 @@ class BatchService:
             "failed": 0,
         }
         record = _jobs().create(self.org_id, batch_id, status, fields, running=False)
+        if batch.is_listener:
+            _store().add_listeners(self.org_id, batch_id, manifest)
         message = {"org_id": self.org_id, "batch_id": batch_id}
         if status == SCHEDULED:
             assert batch.scheduled_time is not None
@@ -264,7 +270,10 @@ def start(org_id: str, batch_id: str) -> str | None:
         "run_date": now().date().isoformat(),
     }
     arn = batch_runs.start_execution(batch_id, payload)
-    jobs.update(org_id, batch_id, {"execution": arn})
+    record = jobs.get(org_id, batch_id) or {}
+    deadline = now() + RUN_DEADLINE_BASE + RUN_DEADLINE_PER_ITEM * int(record.get("batchSize") or 0)
+    # In the sweep's index until the finalizer takes it out: a run that dies is finished by housekeeping.
+    jobs.update(org_id, batch_id, {"execution": arn, "gsi1pk": STUCK_INDEX, "gsi1sk": deadline.isoformat()})
     return arn
 
 
@@ -400,8 +409,28 @@ def finalize(org_id: str, batch_id: str) -> dict[str, Any]:
         status = FINISHED
     if record.get("isListener"):
         status = LISTENING
-    jobs.update(org_id, batch_id, {"status": status, "finished_at": jobs.kind.now()}, expect=(EXECUTING,))
+    jobs.update(
+        org_id,
+        batch_id,
+        {"status": status, "finished_at": jobs.kind.now(), "gsi1pk": None, "gsi1sk": None},
+        expect=(EXECUTING,),
+    )
     return {"batch_id": batch_id, "status": status}
+
+
+def finish_stuck(org_id: str, batch_id: str) -> dict[str, Any]:
+    """A run past its deadline (its execution died or hangs): every item without a result fails with the
+    reason, and the batch gets its final status."""
+    from saldo.adapters import documents
+
+    stored = documents.get_object(documents.bucket(), manifest_key(org_id, batch_id))
+    manifest = json.loads(stored) if stored else []
+    store = _store()
+    for item in manifest:
+        found = store.get_item(org_id, batch_id, int(item["index"]))
+        if found is None or found.get("state") != "DONE":
+            record_crash(org_id, batch_id, item, {"Error": "the batch did not finish by its deadline"})
+    return finalize(org_id, batch_id)
 
 
 def notify(org_id: str, record: dict[str, Any], index: int, item: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from saldo.api.schemas import (
     BatchItemList,
     BatchList,
     BatchRequest,
+    inline_schema,
     json_body,
     responses,
 )
@@ -57,11 +58,19 @@ def _origin() -> str:
     responses=responses(
         {201: json_body(Batch, "The batch", {"Location": LOCATION})}, body=True, errors=(409,)
     ),
+    # The body is read by saldo.batches.models (field names in any case, every problem a 400 naming its
+    # field), so it is declared here rather than validated by a model parameter.
+    openapi_extensions={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": inline_schema(BatchRequest)}},
+        }
+    },
 )
-def create_batch(body: BatchRequest):
+def create_batch():
     from saldo.api.auth import link
 
-    raw = router.current_event.json_body  # as sent: field names in any case
+    raw = router.current_event.json_body if router.current_event.body else None
     batch = _service().create(raw, _origin())
     return json_response(201, batch, {"Location": link(f"/apps/reporting/batches/{batch['id']}")})
 

@@ -57,7 +57,9 @@ def company_report(
     ledger_figures: LedgerFigures | None = None,
 ) -> CompanyReport:
     module = REPORTS[kind][1]
+    # Only the reports that show key figures read a linked ledger.
+    figures = ledger_figures if module is not beneficial_owners else None
     file = gather(
-        service, country, number, as_of, ledger_figures=ledger_figures, extended=module is revision_extended
+        service, country, number, as_of, ledger_figures=figures, extended=module is revision_extended
     )
     return CompanyReport(kind, module.as_json(file, lang), module, file, lang)
