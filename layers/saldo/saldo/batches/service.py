@@ -328,7 +328,8 @@ def run_item(
             error_append=record.get("errorAppend") or "",
         )
         doc.update(status="Failed", reason=exc.message, name=_unique(store, org_id, batch_id, name, index))
-        store.finish_item(org_id, batch_id, index, doc, "Failed")
+        if store.finish_item(org_id, batch_id, index, doc, "Failed"):
+            notify(org_id, record, index, public_item(record, {"index": index, "doc": doc}))
         return {"index": index, "status": "Failed"}
     name = names.file_name(
         pattern,
@@ -388,7 +389,8 @@ def record_crash(
         "reason": f"The report could not be produced ({cause}); it was retried and then given up",
         "name": _unique(_store(), org_id, batch_id, name, index),
     }
-    _store().finish_item(org_id, batch_id, index, doc, "Failed")
+    if _store().finish_item(org_id, batch_id, index, doc, "Failed") and record:
+        notify(org_id, record, index, public_item(record, {"index": index, "doc": doc}))
     return {"index": index, "status": "Failed"}
 
 
@@ -441,11 +443,18 @@ def notify(org_id: str, record: dict[str, Any], index: int, item: dict[str, Any]
     from saldo.adapters.email import send_email
 
     subject = f"{record.get('batchName')}: {item['name']} ({item['status']})"
-    text = f"{item['name']}.pdf\n{item['pdfurl']}\n\nThe link works for {LINK_DAYS} days."
-    html = (
-        f'<p>{_html(item["name"])}.pdf</p><p><a href="{_html(item["pdfurl"])}">Download the report</a></p>'
-        f"<p>The link works for {LINK_DAYS} days.</p>"
-    )
+    if item["pdfurl"]:
+        text = f"{item['name']}.pdf\n{item['pdfurl']}\n\nThe link works for {LINK_DAYS} days."
+        html = (
+            f"<p>{_html(item['name'])}.pdf</p>"
+            f'<p><a href="{_html(item["pdfurl"])}">Download the report</a></p>'
+            f"<p>The link works for {LINK_DAYS} days.</p>"
+        )
+    else:  # a failed report: no file, the reason instead
+        text = f"{item['name']}: the report could not be made.\n{item['reason']}"
+        html = (
+            f"<p>{_html(item['name'])}: the report could not be made.</p><p>{_html(item['reason'] or '')}</p>"
+        )
     try:
         send_email(email, subject, text, html)
     except Exception as exc:  # SES refused: the report stands; the item says why no email came
