@@ -190,18 +190,24 @@ class BatchStore:
 
     def claim_name(self, org_id: str, batch_id: str, name: str, index: int) -> bool:
         """Claim a file name in the batch for an item; True when it is the item's (now or before)."""
+        return self._put_if(
+            {
+                "pk": _s(f"ORG#{org_id}#BATCH#{batch_id}"),
+                "sk": _s(f"NAME#{name.casefold()}"),
+                "idx": {"N": str(index)},
+            },
+            "attribute_not_exists(pk) OR idx = :idx",
+            {":idx": {"N": str(index)}},
+        )
+
+    def _put_if(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None = None) -> bool:
+        """Put `item` when `condition` holds; False when it does not."""
         ddb = client("dynamodb")
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": item, "ConditionExpression": condition}
+        if values:
+            kwargs["ExpressionAttributeValues"] = values
         try:
-            ddb.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": _s(f"ORG#{org_id}#BATCH#{batch_id}"),
-                    "sk": _s(f"NAME#{name.casefold()}"),
-                    "idx": {"N": str(index)},
-                },
-                ConditionExpression="attribute_not_exists(pk) OR idx = :idx",
-                ExpressionAttributeValues={":idx": {"N": str(index)}},
-            )
+            ddb.put_item(**kwargs)
         except ddb.exceptions.ConditionalCheckFailedException:
             return False
         return True
@@ -253,20 +259,14 @@ class BatchStore:
 
     def claim_event(self, org_id: str, batch_id: str, event_key: str) -> bool:
         """True the first time an event is handled for a batch (kept a month, then expired)."""
-        ddb = client("dynamodb")
-        try:
-            ddb.put_item(
-                TableName=self.table,
-                Item={
-                    "pk": _s(f"ORG#{org_id}#BATCH#{batch_id}"),
-                    "sk": _s(f"EVENT#{event_key}"),
-                    "expires_at": {"N": str(int(time.time()) + 31 * 86400)},
-                },
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ddb.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+        return self._put_if(
+            {
+                "pk": _s(f"ORG#{org_id}#BATCH#{batch_id}"),
+                "sk": _s(f"EVENT#{event_key}"),
+                "expires_at": {"N": str(int(time.time()) + 31 * 86400)},
+            },
+            "attribute_not_exists(pk)",
+        )
 
     # ------------------------------------------------------------------ links
     def put_link(self, token: str, link: dict[str, Any], expires_at: int) -> None:

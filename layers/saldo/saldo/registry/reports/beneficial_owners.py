@@ -58,12 +58,8 @@ def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
         "type": KIND,
         "as_of": file.as_of,
         "company": blocks.company_json(file),
-        "registered_beneficial_owners": own["registered_beneficial_owners"],
-        "computed_beneficial_owners": own["computed_beneficial_owners"],
-        "differences": own["differences"],
-        "exempt_reason": own["exempt_reason"],
+        **blocks.ownership_json(file),
         "cycles": own["cycles"],
         "missing_owners": own["missing_owners"],
         "complete": own["complete"],
-        "legal_owners": file.view["owners"],
     }

@@ -348,6 +348,18 @@ def warnings_json(file: CompanyFile, lang: Lang) -> list[dict[str, Any]]:
     ]
 
 
+def ownership_json(file: CompanyFile) -> dict[str, Any]:
+    """The owners every report that shows them answers with."""
+    own = file.ownership
+    return {
+        "legal_owners": file.view["owners"],
+        "registered_beneficial_owners": own["registered_beneficial_owners"],
+        "computed_beneficial_owners": own["computed_beneficial_owners"],
+        "differences": own["differences"],
+        "exempt_reason": own["exempt_reason"],
+    }
+
+
 def figures_json(file: CompanyFile, years: int = 3) -> dict[str, Any]:
     return {"source": file.figures_source, "years": file.figures[:years]}
 

@@ -30,7 +30,6 @@ def document(file: CompanyFile, lang: Lang) -> SectionDocument:
 
 
 def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
-    own = file.ownership
     return {
         "type": KIND,
         "as_of": file.as_of,
@@ -40,10 +39,6 @@ def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
         "board": blocks.roles_json(file, ("chair", "board")),
         "fully_liable_partners": blocks.roles_json(file, ("fully_liable_partner",)),
         "auditor": blocks.roles_json(file, ("auditor",)),
-        "legal_owners": file.view["owners"],
-        "registered_beneficial_owners": own["registered_beneficial_owners"],
-        "computed_beneficial_owners": own["computed_beneficial_owners"],
-        "differences": own["differences"],
-        "exempt_reason": own["exempt_reason"],
+        **blocks.ownership_json(file),
         "key_figures": blocks.figures_json(file),
     }
