@@ -6,6 +6,7 @@ downloading it whole.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -70,6 +71,12 @@ def range_opener(bucket: str, key: str) -> tuple[int, Callable[[], BinaryIO]]:
         return io.BufferedReader(RangeReader(bucket, key, size), 8 * 1024 * 1024)  # type: ignore[return-value]
 
     return size, opener
+
+
+def open_stream(bucket: str, key: str) -> BinaryIO:
+    """The object's body as a stream to read in chunks (closed by the caller)."""
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    return contextlib.closing(body)  # type: ignore[return-value]
 
 
 def object_size(bucket: str, key: str) -> int | None:
