@@ -7,8 +7,8 @@ Sections (each described in its module): report latency on the local stack, warm
 API and the domain function alone (bench/latency.py); ledger-cli and hledger on the same postings,
 checked against the trial balance (bench/tools.py); bare DuckDB and SQLite over the same lines
 (bench/raw.py); rendering and SAF-T throughput with peak memory, each in a fresh interpreter next to the
-raw library on the same work (bench/worker.py); a chart of 20,000 accounts (bench/bigchart.py); the
-import cost of every function (bench/imports.py).
+raw library on the same work (bench/worker.py); a chart of 20,000 accounts (bench/bigchart.py); a batch
+zip of 1,000 small PDFs (bench/worker.py); the import cost of every function (bench/imports.py).
 Raw results also go to bench/out/results.json.
 """
 
@@ -167,6 +167,18 @@ def big_chart(results: dict[str, Any]) -> None:
     results["big_chart"] = r
 
 
+def batch_zip(results: dict[str, Any]) -> None:
+    """A batch's zip (saldo/batches/archive.py) of 1,000 small PDFs, fresh interpreter, no S3."""
+    runs = [worker("batch_zip", {"count": 1000}) for _ in range(3)]
+    best = min(runs, key=lambda r: r["seconds"])
+    log(
+        f"  {best['pdfs']} PDFs, {best['bytes_in'] / 1024**2:.1f} MB → {best['bytes_out'] / 1024**2:.1f} MB "
+        f"in {best['seconds']:.2f} s ({best['pdfs_per_s']} PDFs/s), {best['parts']} part(s), part buffer "
+        f"peak {best['peak_buffer_mb']} MB, RSS peak {best['peak_rss_mb']} MB"
+    )
+    results["batch_zip"] = {"runs": runs, "best": best}
+
+
 def saft(results: dict[str, Any], datasets: dict[int, Any]) -> None:
     out: dict[str, Any] = {}
     for size, ds in datasets.items():
@@ -234,6 +246,8 @@ def main() -> int:
     log(f"--- a chart of {BIG_CHART_ACCOUNTS:,} accounts (fresh interpreter, scratch directory)")
     big_chart(results)
     saft(results, datasets)
+    log("--- a batch zip of 1,000 small PDFs (fresh interpreter, parts discarded)")
+    batch_zip(results)
     log(f"--- function import cost (fresh interpreter, precompiled bytecode, median of {IMPORT_RUNS})")
     results["imports"] = imports.measure(runs=IMPORT_RUNS)
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -220,6 +220,61 @@ def raw_fpdf(a: dict[str, Any]) -> dict[str, Any]:
     return {"pages": pages, "rows": n, "bytes": size, "seconds": seconds, "font": font, **mark.peaks()}
 
 
+# ------------------------------------------------------------------ batch zips
+@task
+def batch_zip(a: dict[str, Any]) -> dict[str, Any]:
+    """`batches.archive.write_zip` over `count` small PDFs read from files (as the job reads S3 objects),
+    to an uploader that keeps only sizes: throughput, parts and peak memory of the writer alone."""
+    from fpdf import FPDF
+
+    from saldo.batches import archive
+
+    count = int(a.get("count", 1000))
+    with tempfile.TemporaryDirectory(prefix="saldo-bench-zip-") as tmp:
+        paths = []
+        for i in range(count):
+            pdf = FPDF(format="A4")
+            pdf.add_page()
+            pdf.set_font("helvetica", "", 10)
+            for line in range(40):
+                pdf.cell(0, 6, f"Rapport {i} linje {line}: selskab {i * 7919 % 100_000:05d}")
+                pdf.ln()
+            path = Path(tmp) / f"{i:07d}.pdf"
+            pdf.output(str(path))
+            paths.append(path)
+        size_in = sum(p.stat().st_size for p in paths)
+
+        class Sizes:
+            def __init__(self) -> None:
+                self.parts: list[int] = []
+
+            def upload_part(self, number: int, data: bytes) -> None:
+                self.parts.append(len(data))
+
+            def complete(self) -> None:
+                pass
+
+            def abort(self) -> None:
+                pass
+
+        entries = [archive.Entry(f"rapport {i}.pdf", lambda p=p: p.open("rb")) for i, p in enumerate(paths)]
+        mark = Mark()
+        start = time.perf_counter()
+        summary = archive.write_zip(entries, Sizes())
+        seconds = time.perf_counter() - start
+    return {
+        "pdfs": count,
+        "bytes_in": size_in,
+        "bytes_out": summary.bytes,
+        "parts": summary.parts,
+        "peak_buffer_mb": round(summary.peak_buffer / 1024**2, 2),
+        "seconds": seconds,
+        "pdfs_per_s": round(count / seconds),
+        "mb_in_per_s": round(size_in / 1024**2 / seconds, 1),
+        **mark.peaks(),
+    }
+
+
 # ------------------------------------------------------------------ big charts of accounts
 @task
 def big_chart(a: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ returning a valid body that uses the owner's ids and the caller's names.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from typing import Any
 
@@ -352,10 +353,19 @@ def batch(world: World, t: Tenant) -> str:
         "type": "ReelleEjere",
         "format": "{cvr}-{name}",
         "items": [{"cvr": number, "internalCustomerId": 7}],
-        # A listener that does not run at once: it stays Listening, so the stop route has work to do.
+        # A listener that runs once at once and then stays Listening: the stop route has work to do and
+        # the zip route a finished report.
         "IsListener": True,
+        "TriggerNow": True,
     }
-    return str(ok(t.api.post("/apps/reporting/batches", json_body=body), 201, "create a batch")["id"])
+    batch_id = str(ok(t.api.post("/apps/reporting/batches", json_body=body), 201, "create a batch")["id"])
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        found = ok(t.api.get(f"/apps/reporting/batches/{batch_id}"), 200, "read a batch")
+        if found["status"] == "Listening" and found["completed"] + found["warnings"] == 1:
+            return batch_id
+        time.sleep(0.1)
+    raise AssertionError(f"isolation test data: batch {batch_id} did not run its report: {found}")
 
 
 # CVR numbers are public: a batch of another organization's companies is the caller's own batch, run on

@@ -325,6 +325,25 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     found = api.get(f"/apps/reporting/batches/{done['id']}/items").json()["results"]
     pdfurl = found[0]["pdfurl"]
     assert ApiClient(stack).get(pdfurl[pdfurl.index("/apps/") :]).status == 303
+    # The batch's zip (BatchApiFunction queues it, JobWorkerFunction writes it): a first attempt whose
+    # part upload fails is aborted; the next request starts it again and it is written
+    from saldo.adapters.multipart import S3MultipartUpload
+
+    zip_path = f"/apps/reporting/batches/{done['id']}/zip"
+    with pytest.MonkeyPatch.context() as broken:
+
+        def refuse(self: Any, number: int, data: bytes) -> None:
+            raise OSError("part refused")
+
+        broken.setattr(S3MultipartUpload, "upload_part", refuse)
+        assert api.get(zip_path).status == 202
+        stack.drain(timeout=60)
+    assert api.get(zip_path).status == 202  # the failed job, queued again
+    stack.drain(timeout=60)
+    zipped = api.get(zip_path)
+    assert zipped.status == 303, zipped.text
+    with zipfile.ZipFile(io.BytesIO(_download(stack, docs, zipped.headers["location"]))) as zf:
+        assert len(zf.namelist()) == 2
     assert api.get("/apps/reporting/batches", params={"limit": 1}).status == 200
     later = {**batch, "scheduledTime": "2099-01-01 06:00:00"}
     assert api.post("/apps/reporting/batches", json_body=later).json()["status"] == "Scheduled"

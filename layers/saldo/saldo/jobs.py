@@ -23,7 +23,12 @@ JobRunner = Callable[[dict[str, Any]], None]
 _RUNNERS: dict[str, JobRunner] = {}
 
 # Modules that register runners; imported on first use so the worker's cold start stays small.
-RUNNER_MODULES: tuple[str, ...] = ("saldo.ledger.jobs", "saldo.saft.jobs", "saldo.reports.jobs")
+RUNNER_MODULES: tuple[str, ...] = (
+    "saldo.ledger.jobs",
+    "saldo.saft.jobs",
+    "saldo.reports.jobs",
+    "saldo.batches.jobs",
+)
 
 
 class PermanentJobError(Exception):

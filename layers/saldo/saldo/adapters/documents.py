@@ -6,6 +6,7 @@ downloading it whole.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable
 from typing import Any, BinaryIO
@@ -79,6 +80,12 @@ def get_object(bucket: str, key: str) -> bytes | None:
         return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     except s3.exceptions.NoSuchKey:
         return None
+
+
+def open_stream(bucket: str, key: str) -> BinaryIO:
+    """The object's body as a stream to read in chunks (closed by the caller)."""
+    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    return contextlib.closing(body)  # type: ignore[return-value]
 
 
 def object_size(bucket: str, key: str) -> int | None:

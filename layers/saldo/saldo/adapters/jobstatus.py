@@ -65,6 +65,10 @@ REPORT = JobKind(
 #: `adapters/batch_store.py` under the batch's own partition.
 BATCH = JobKind("BATCH", ttl_seconds=365 * 86400)
 
+#: A batch's zip (`batches/jobs.py`): one per batch and number of finished reports, id
+#: `<batch>-<n>`, in its own partition; kept as long as the batch's objects (the bucket's batches/ rule).
+BATCH_ZIP = JobKind("BZIP", ttl_seconds=31 * 86400, own_partition=True)
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -153,6 +157,20 @@ class JobStatusStore:
             TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(pk)"
         )
         return _plain(item)
+
+    def create_once(
+        self, org_id: str, job_id: str, status: str, fields: dict[str, Any]
+    ) -> tuple[dict[str, Any], bool]:
+        """Store a new job unless one of that id exists: (the job, True) when this call created it, else
+        (the stored job, False). Two callers at once create one job."""
+        ddb = client("dynamodb")
+        try:
+            return self.create(org_id, job_id, status, fields), True
+        except ddb.exceptions.ConditionalCheckFailedException:
+            found = self.get(org_id, job_id)
+            if found is None:  # TTL removed it in between: very unlikely, but not a job
+                raise
+            return found, False
 
     def get(self, org_id: str, job_id: str) -> dict[str, Any] | None:
         item = (

@@ -802,3 +802,22 @@ class BatchItem(BaseModel):
 class BatchItemList(BaseModel):
     continuationToken: str | None
     results: list[BatchItem]
+
+
+class BatchZip(BaseModel):
+    """The zip of a batch's finished reports: being written (202) or ready (303, `url`)."""
+
+    batchId: str
+    status: JobStatus
+    progress: int = Field(description="0 to 100")
+    itemsIncluded: int = Field(description="Reports in the zip (Completed and Warning; Failed have no PDF)")
+    batchSize: int
+    batchStatus: str
+    complete: bool = Field(description="The batch has finished and every finished report is in the zip")
+    fileName: str
+    message: str
+    note: str | None = Field(None, description="The batch is still running: the zip holds what had finished")
+    previousAttemptErrors: list[str] | None = None
+    size: int | None = Field(None, description="Bytes, once written")
+    url: str | None = Field(None, description="Presigned, five minutes (also Location)")
+    expiresIn: int | None = None

@@ -152,6 +152,12 @@ class BatchService:
         next_token = _encode(self.org_id, batch_id, {"k": last}) if last is not None else None
         return {"continuationToken": next_token, "results": results}
 
+    def zip(self, batch_id: str) -> Any:
+        """The zip of the batch's finished reports: started, being written or ready (`zips.ZipAnswer`)."""
+        from saldo.batches.zips import request_zip
+
+        return request_zip(self.org_id, self._record(batch_id))
+
     def stop(self, batch_id: str) -> dict[str, Any]:
         record = self._record(batch_id)
         if not record.get("isListener"):

@@ -20,6 +20,8 @@ from saldo.api.schemas import (
     BatchItemList,
     BatchList,
     BatchRequest,
+    BatchZip,
+    header,
     inline_schema,
     json_body,
     responses,
@@ -114,6 +116,42 @@ def list_items(
     cToken: CToken = None,
 ):
     return json_response(200, _service().items(batch_id, status, cToken))
+
+
+@router.get(
+    "/apps/reporting/batches/<batch_id>/zip",
+    summary="All finished reports of the batch in one zip: 202 while it is written, then 303 to it",
+    description="The first request starts writing the zip (Completed and Warning reports, named as their "
+    "items; failed reports have no PDF); poll the same URL (Location, Retry-After) until it answers 303 "
+    "to a presigned download valid five minutes. A batch still running gets a zip of the reports finished "
+    "so far (`itemsIncluded` of `batchSize`); ask again later for a fuller one.",
+    tags=[TAG],
+    responses=responses(
+        {
+            202: json_body(
+                BatchZip,
+                "The zip is being written: ask again after Retry-After seconds",
+                {"Location": LOCATION, "Retry-After": header("Seconds to wait before asking again")},
+            ),
+            303: json_body(
+                BatchZip,
+                "The zip is ready: download it from Location (presigned, five minutes)",
+                {"Location": LOCATION},
+            ),
+        },
+        errors=(404, 409),
+        e404="No such batch",
+        e409="The batch has no finished report with a PDF yet, or the zip could not be written",
+    ),
+)
+def batch_zip(batch_id: BatchId):
+    from saldo.api.auth import link
+
+    answer = _service().zip(batch_id)
+    if answer.url is None:
+        headers = {"Location": link(f"/apps/reporting/batches/{batch_id}/zip"), **answer.headers}
+        return json_response(202, answer.body, {**headers, "Cache-Control": "no-store"})
+    return json_response(303, answer.body, {"Location": answer.url, "Cache-Control": "no-store"})
 
 
 @router.post(
