@@ -4,6 +4,7 @@ disabled after the last one, SSRF checks at send time, the test endpoints; and t
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import time
@@ -17,7 +18,8 @@ import pytest
 
 from saldo.batches import webhooks
 from saldo_tools import demo_registry as d
-from tests.batches.test_batches import BATCHES, demo, items, wait  # noqa: F401 - demo is a fixture
+from tests.batches.test_batches import BATCHES, items, wait
+from tests.ledger.helpers import make_client_account
 
 TEST = "/apps/reporting/webhooks/test"
 FAILED_CVR = "10403782"  # valid, not in the registry: a Failed item
@@ -36,7 +38,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 parts = urlsplit(self.path)
@@ -58,10 +60,8 @@ class Receiver:
                     self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
-                try:
+                with contextlib.suppress(OSError):  # the caller may have given up waiting
                     self.wfile.write(b"ok")
-                except OSError:
-                    pass  # the caller gave up waiting
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -81,6 +81,13 @@ class Receiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+@pytest.fixture
+def demo(api, tenant):
+    """The demo registry's companies in the test tenant (as tests/batches/test_batches.py has it)."""
+    d.load_demo_registry(tenant["org_id"], make_client_account(api))
+    return api
 
 
 @pytest.fixture
@@ -250,9 +257,13 @@ def test_a_redelivered_retry_message_sends_once(demo, stack, receiver):
         stack.fire_due(start + timedelta(minutes=6))
         sqs.send_message(QueueUrl=queue, MessageBody=message)
         deadline = time.time() + 10
-        while stack.client("sqs").get_queue_attributes(
-            QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]["ApproximateNumberOfMessages"] != "2" and time.time() < deadline:
+        while (
+            stack.client("sqs").get_queue_attributes(
+                QueueUrl=queue, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            != "2"
+            and time.time() < deadline
+        ):
             time.sleep(0.05)
     stack.drain(timeout=30)
     sqs.send_message(QueueUrl=queue, MessageBody=message)  # and once more, later
@@ -333,7 +344,8 @@ def test_the_test_endpoints_call_the_url_once(stack, api, receiver):
     res = api.get(TEST, params={"url": receiver.url(), "lassoId": "CVR-1-34580820", "batchId": "b1"})
     assert res.status == 200, res.text
     body = res.json()
-    assert (body["url"], body["status"], body["ok"], body["reason"]) == (receiver.url(), 200, True, "HTTP 200")
+    assert (body["url"], body["status"], body["ok"]) == (receiver.url(), 200, True)
+    assert body["reason"] == "HTTP 200"
     assert isinstance(body["elapsedMs"], int)
     (call,) = receiver.calls
     assert call["query"] == {"lassoId": "CVR-1-34580820", "batchId": "b1", "reportType": "Revision"}
@@ -346,7 +358,8 @@ def test_the_test_endpoints_call_the_url_once(stack, api, receiver):
     assert res.status == 200, res.text
     assert (res.json()["status"], res.json()["ok"], res.json()["reason"]) == (500, False, "HTTP 500")
     assert receiver.calls[1]["headers"]["authorization"] == "Basic " + base64.b64encode(b"u:p").decode()
-    assert receiver.calls[1]["query"]["reportType"] == "Finans" and receiver.calls[1]["body"]["printType"] == 1
+    assert receiver.calls[1]["query"]["reportType"] == "Finans"
+    assert receiver.calls[1]["body"]["printType"] == 1
     header = {"Method": "Header", "Key": "X-Hook", "Value": "v"}
     assert api.post(TEST, json_body={"url": receiver.url(), "authConfig": header}).status == 200
     assert receiver.calls[2]["headers"]["x-hook"] == "v"
