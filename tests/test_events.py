@@ -146,12 +146,25 @@ def test_batch_run_sample(stack, api):
     assert result["batch_id"] == event["batch_id"]
 
 
+def test_batch_webhook_sample(stack, api):
+    event = sample("BatchWebhookFunction")
+    for record in event["Records"]:
+        assert record["eventSource"] == "aws:sqs"
+        body = json.loads(record["body"])
+        assert set(body) == {"org_id", "batch_id", "index", "attempt"}
+        body["org_id"] = api_org(api)
+        record["body"] = json.dumps(body)
+    # the sample's batch is not this organization's: nothing to call, the record succeeds
+    assert stack.runtime.invoke("BatchWebhookFunction", event) == {"batchItemFailures": []}
+
+
 KNOWN_KINDS = {
     "AuthorizerFunction",
     "JobWorkerFunction",
     "HousekeepingFunction",
     "BatchStarterFunction",
     "BatchRunFunction",
+    "BatchWebhookFunction",
     *HTTP_FUNCTIONS,
 }
 

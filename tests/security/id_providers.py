@@ -373,6 +373,35 @@ def batch(world: World, t: Tenant) -> str:
 registry.denials["POST /apps/reporting/batches"] = frozenset({201})
 
 
+# The webhook test call: its ids are only echoed into one dummy call to the caller's own URL (nothing of the
+# organization is read), so another organization's ids are no denial. The URL refuses connections.
+registry.query_values["url"] = "http://127.0.0.1:9/hook"
+registry.denials["GET /apps/reporting/webhooks/test"] = frozenset({200})
+registry.denials["POST /apps/reporting/webhooks/test"] = frozenset({200})
+
+
+@registry.id("batchId")
+def batch_id_query(world: World, t: Tenant) -> str:
+    return world.id_of(t, "/apps/reporting/batches/{batch_id}")
+
+
+@registry.id("lassoId")
+def lasso_id(world: World, t: Tenant) -> str:
+    return f"CVR-1-{world.id_of(t, 'registration_number')}"
+
+
+@registry.body("POST /apps/reporting/webhooks/test")
+def webhook_test_body(world: World, owner: Tenant, caller: Tenant) -> Body:
+    return Body(
+        {
+            "url": "http://127.0.0.1:9/hook",
+            "authConfig": {"Method": "Header", "Key": "X-Hook", "Value": caller.named("secret")},
+            "batchId": world.id_of(owner, "/apps/reporting/batches/{batch_id}"),
+            "lassoId": f"CVR-1-{world.id_of(owner, 'registration_number')}",
+        }
+    )
+
+
 @registry.body("POST /apps/reporting/batches")
 def batch_body(world: World, owner: Tenant, caller: Tenant) -> Body:
     return Body(

@@ -352,6 +352,32 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
     stopped = api.post(f"/apps/reporting/batches/{listening['id']}/stop")
     assert stopped.json()["status"] == "ListeningStopped", stopped.text
 
+    # Webhooks: every call fails, so BatchRunFunction schedules the first retry and BatchWebhookFunction
+    # the others, then disables the batch's webhook and sends the one warning; a test call (no AWS call)
+    from datetime import UTC, datetime
+
+    from tests.batches.test_webhooks import Receiver
+
+    receiver = Receiver()
+    receiver.default = 500
+    try:
+        start = datetime.now(UTC)
+        hooked = {**batch, "items": [{"cvr": holding}], "notificationWebhookUrl": receiver.url()}
+        created = api.post("/apps/reporting/batches", json_body=hooked)
+        assert created.status == 201, created.text
+        _wait_batch(api, created.json()["id"])
+        stack.drain(timeout=30)
+        for minutes in (6, 34, 131, 371, 731):  # the retries, jitter included
+            stack.fire_due(start + timedelta(minutes=minutes))
+            stack.drain(timeout=60)
+        assert [c["body"]["attempt"] for c in receiver.calls] == [1, 2, 3, 4, 5, 6]
+        assert api.get(f"/apps/reporting/batches/{created.json()['id']}").json()["webhookDisabledAt"]
+        assert any("webhook disabled" in str(m.get("subject")) for m in stack.outbox())
+        tested = api.get("/apps/reporting/webhooks/test", params={"url": receiver.url()})
+        assert tested.json()["status"] == 500, tested.text
+    finally:
+        receiver.close()
+
     # HousekeepingFunction: a batch whose run died is finished by the sweep
     from saldo.adapters.jobstatus import BATCH
     from saldo.batches import service as batches

@@ -1,4 +1,5 @@
-"""What starts and schedules batch runs: the batch start queue, Step Functions and EventBridge Scheduler."""
+"""What starts and schedules batch runs: the batch start queue, Step Functions and EventBridge Scheduler
+(batch starts and webhook retries)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,29 @@ def schedule_start(name: str, at: datetime, message: dict[str, Any]) -> None:
             "Input": json.dumps(message),
         },
     )
+
+
+def schedule_webhook_retry(name: str, at: datetime, message: dict[str, Any]) -> bool:
+    """A one-time schedule that puts a webhook retry message on the webhook queue at `at` (UTC) and deletes
+    itself. Names are per attempt, so a second request for the same retry is refused: False."""
+    scheduler = client("scheduler")
+    try:
+        scheduler.create_schedule(
+            Name=name,
+            GroupName=settings().schedule_group,
+            ScheduleExpression=f"at({at:%Y-%m-%dT%H:%M:%S})",
+            ScheduleExpressionTimezone="UTC",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            ActionAfterCompletion="DELETE",
+            Target={
+                "Arn": os.environ["SALDO_WEBHOOK_QUEUE_ARN"],
+                "RoleArn": os.environ["SALDO_WEBHOOK_SCHEDULER_ROLE_ARN"],
+                "Input": json.dumps(message),
+            },
+        )
+    except scheduler.exceptions.ConflictException:
+        return False
+    return True
 
 
 def start_execution(name: str, payload: dict[str, Any]) -> str:

@@ -7,6 +7,10 @@
 
 Finishing an item and counting it on the batch is one transaction, conditional on the item still being
 RUNNING: a retried or redelivered item is never counted twice.
+
+An item's webhook calls (saldo/batches/webhooks.py) are kept on the item as `wh_*` attributes: each
+attempt is claimed by moving `wh_attempts` from n-1 to n, so an attempt runs once however often its
+message comes.
 """
 
 from __future__ import annotations
@@ -109,6 +113,95 @@ class BatchStore:
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#f)",
                 ExpressionAttributeNames={"#f": flag},
                 ExpressionAttributeValues={":now": _s(str(int(time.time())))},
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def claim_webhook_attempt(
+        self, org_id: str, batch_id: str, index: int, attempt: int, at: str
+    ) -> dict[str, Any] | None:
+        """Claim attempt `attempt` of the item's webhook call (the previous one must be the last claimed,
+        none delivered); the item as it is now, or None when the claim lost (already claimed or done)."""
+        ddb = client("dynamodb")
+        sets = "wh_attempts = :n, wh_claimed_at = :at"
+        values: dict[str, Any] = {":n": {"N": str(attempt)}, ":at": _s(at)}
+        if attempt == 1:
+            condition = "attribute_exists(pk) AND attribute_not_exists(wh_attempts)"
+            sets += ", wh_first_at = :at"
+        else:
+            condition = "wh_attempts = :prev AND attribute_not_exists(wh_delivered_at)"
+            values[":prev"] = {"N": str(attempt - 1)}
+        try:
+            res = ddb.update_item(
+                TableName=self.table,
+                Key=item_key(org_id, batch_id, index),
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ddb.exceptions.ConditionalCheckFailedException:
+            return None
+        return _item(res["Attributes"])
+
+    def record_webhook_attempt(
+        self,
+        org_id: str,
+        batch_id: str,
+        index: int,
+        attempt: int,
+        *,
+        status: int | None,
+        reason: str,
+        delivered_at: str | None,
+        next_attempt: int | None = None,
+    ) -> None:
+        """What attempt `attempt` came to: the receiver's status (none when it did not answer), why, and
+        when it was delivered; `next_attempt` once the next one is scheduled."""
+        names = {"#d": "wh_done", "#r": "wh_reason"}
+        values: dict[str, Any] = {":d": {"N": str(attempt)}, ":r": _s(reason[:500])}
+        sets = ["#d = :d", "#r = :r"]
+        removes = []
+        if status is None:
+            removes.append("wh_status")
+        else:
+            sets.append("wh_status = :s")
+            values[":s"] = {"N": str(status)}
+        if delivered_at:
+            sets.append("wh_delivered_at = :at")
+            values[":at"] = _s(delivered_at)
+        if next_attempt:
+            sets.append("wh_next = :next")
+            values[":next"] = {"N": str(next_attempt)}
+        client("dynamodb").update_item(
+            TableName=self.table,
+            Key=item_key(org_id, batch_id, index),
+            UpdateExpression="SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else ""),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def set_webhook_next(self, org_id: str, batch_id: str, index: int, next_attempt: int) -> None:
+        client("dynamodb").update_item(
+            TableName=self.table,
+            Key=item_key(org_id, batch_id, index),
+            UpdateExpression="SET wh_next = :next",
+            ExpressionAttributeValues={":next": {"N": str(next_attempt)}},
+        )
+
+    def mark_batch(self, org_id: str, batch_id: str, flag: str, value: str) -> bool:
+        """Set a once-only flag on the batch record (`webhook_disabled_at`, `webhook_warned_at`); False
+        when it was set before (or there is no such batch)."""
+        ddb = client("dynamodb")
+        try:
+            ddb.update_item(
+                TableName=self.table,
+                Key=BATCH.key(org_id, batch_id),
+                UpdateExpression="SET #f = :v",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(#f)",
+                ExpressionAttributeNames={"#f": flag},
+                ExpressionAttributeValues={":v": _s(value)},
             )
         except ddb.exceptions.ConditionalCheckFailedException:
             return False

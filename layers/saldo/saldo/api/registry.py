@@ -13,6 +13,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "saldo.api.routes.saft",
     "saldo.api.routes.companies",
     "saldo.api.routes.batches",
+    "saldo.api.routes.webhooks",
 )
 
 

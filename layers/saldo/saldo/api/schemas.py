@@ -769,6 +769,10 @@ class Batch(BaseModel):
     notificationEmail: str | None
     notificationWebhookUrl: str | None
     authConfig: BatchAuthShown | None
+    webhookDisabledAt: str | None = Field(
+        None, description="When the webhook was disabled for this batch (its calls kept failing for 24 h)"
+    )
+    webhookDisabledReason: str | None = None
     errorAppend: str
     isListener: bool
     triggerNow: bool
@@ -781,6 +785,14 @@ class Batch(BaseModel):
 class BatchList(BaseModel):
     continuationToken: str | None = Field(description="Pass as cToken for the next page; null at the end")
     results: list[Batch]
+
+
+class BatchItemWebhook(BaseModel):
+    attempts: int = Field(description="Calls made so far (1 to 6)")
+    lastStatus: int | None = Field(description="The receiver's HTTP status at the last call; null: no answer")
+    lastReason: str | None = Field(description="What the last call came to")
+    deliveredAt: str | None = Field(description="When a call succeeded (2xx)")
+    nextAttempt: int | None = Field(description="The retry scheduled next, if any")
 
 
 class BatchItem(BaseModel):
@@ -797,6 +809,7 @@ class BatchItem(BaseModel):
     reason: str | None = Field(description="Why a Failed item failed")
     printType: int
     pdfurl: str | None = Field(description="Works without a key for 30 days; null for a failed item")
+    webhook: BatchItemWebhook | None = Field(None, description="The item's webhook call; null before any")
 
 
 class BatchItemList(BaseModel):
@@ -821,3 +834,23 @@ class BatchZip(BaseModel):
     size: int | None = Field(None, description="Bytes, once written")
     url: str | None = Field(None, description="Presigned, five minutes (also Location)")
     expiresIn: int | None = None
+
+
+class WebhookTestRequest(BaseModel):
+    """Field names in any case, as in a batch."""
+
+    model_config = ConfigDict(extra="allow")
+
+    url: str = Field(description="The webhook URL to call (https; public addresses only)")
+    authConfig: BatchAuthConfig | None = None
+    lassoId: str | None = Field(None, description="Put in the call's query, e.g. CVR-1-34580820")
+    batchId: str | None = Field(None, description="Put in the call's query")
+    reportType: str | None = Field(None, description="Put in the call's query: Revision, Finans, ...")
+
+
+class WebhookTestResult(BaseModel):
+    url: str
+    status: int | None = Field(description="The receiver's HTTP status; null when it did not answer")
+    ok: bool = Field(description="True for a 2xx answer (redirects are not followed)")
+    reason: str = Field(description="What happened, e.g. `HTTP 200` or `No answer within 10 s`")
+    elapsedMs: int

@@ -222,6 +222,8 @@ def public_batch(record: dict[str, Any]) -> dict[str, Any]:
         "notificationWebhookUrl": record.get("notificationWebhookUrl"),
         # The secret stays with the service: the answer says which header or user, never the value.
         "authConfig": {"Method": auth["method"], "Key": auth["key"]} if auth else None,
+        "webhookDisabledAt": record.get("webhook_disabled_at"),
+        "webhookDisabledReason": record.get("webhook_disabled_reason"),
         "errorAppend": record.get("errorAppend") or "",
         "isListener": bool(record.get("isListener")),
         "triggerNow": bool(record.get("triggerNow")),
@@ -249,6 +251,22 @@ def public_item(record: dict[str, Any], item: dict[str, Any]) -> dict[str, Any]:
         "reason": doc.get("reason"),
         "printType": doc["printType"],
         "pdfurl": f"{record.get('origin', '')}/apps/reporting/files/{token}" if token else None,
+        "webhook": _webhook_state(item),
+    }
+
+
+def _webhook_state(item: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the item's webhook call stands (saldo/batches/webhooks.py), or None before any attempt."""
+    if not item.get("wh_attempts"):
+        return None
+    status, attempts = item.get("wh_status"), int(item["wh_attempts"])
+    pending = int(item.get("wh_next") or 0) > attempts and not item.get("wh_delivered_at")
+    return {
+        "attempts": attempts,
+        "lastStatus": int(status) if status is not None else None,
+        "lastReason": item.get("wh_reason"),
+        "deliveredAt": item.get("wh_delivered_at"),
+        "nextAttempt": int(item["wh_next"]) if pending else None,
     }
 
 
@@ -303,6 +321,7 @@ def run_item(
 
     store, index = _store(), int(item["index"])
     if store.claim_item(org_id, batch_id, index, now().isoformat()) is None:
+        _notify_again(org_id, batch_id, index)
         return {"index": index, "skipped": "already recorded"}
     record = _jobs().get(org_id, batch_id)
     if record is None:
@@ -442,7 +461,25 @@ def finish_stuck(org_id: str, batch_id: str) -> dict[str, Any]:
 
 
 def notify(org_id: str, record: dict[str, Any], index: int, item: dict[str, Any]) -> None:
-    """One email per finished report, to the batch's notificationEmail, sent once."""
+    """A recorded item's notifications, each once: an email per item to the batch's notificationEmail (a
+    failed one with its reason), and the first webhook call of every item (saldo/batches/webhooks.py)."""
+    _email(org_id, record, index, item)
+    if record.get("notificationWebhookUrl"):
+        from saldo.batches import webhooks
+
+        webhooks.first_attempt(org_id, record["id"], index)
+
+
+def _notify_again(org_id: str, batch_id: str, index: int) -> None:
+    """A retried item task that finds its item recorded: the notifications its first run may not have
+    reached (each is once-only, so nothing goes out twice)."""
+    stored = _store().get_item(org_id, batch_id, index)
+    record = _jobs().get(org_id, batch_id)
+    if stored and stored.get("doc") and record:
+        notify(org_id, record, index, public_item(record, stored))
+
+
+def _email(org_id: str, record: dict[str, Any], index: int, item: dict[str, Any]) -> None:
     email = record.get("notificationEmail")
     if not email or not _store().mark_item(org_id, record["id"], index, "emailed"):
         return
