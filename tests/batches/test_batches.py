@@ -128,6 +128,16 @@ def test_a_batch_runs_every_item_and_links_download_without_a_key(demo, stack):
         ({"notificationEmail": "not an address"}, "notificationEmail"),
         ({"authConfig": {"Method": "Kerberos", "Key": "a", "Value": "b"}}, "authConfig.Method"),
         ({"batchName": "x\u0000y"}, "batchName"),
+        ({"items": [{"cvr": -34120307}]}, "items[0].cvr"),
+        ({"items": [{"cvr": "-34120307"}]}, "items[0].cvr"),
+        ({"scheduledTime": "2200-01-01 00:00:00"}, "scheduledTime"),
+        ({"scheduledTime": "2099-01-01"}, "scheduledTime"),  # a time is required
+        ({"scheduledTime": "2099-01-01 06:00:00\n"}, "scheduledTime"),
+        ({"notificationWebhookUrl": "https://2852039166/"}, "notificationWebhookUrl"),
+        ({"notificationWebhookUrl": "https://0xA9FEA9FE/"}, "notificationWebhookUrl"),
+        ({"notificationWebhookUrl": "https://0251.0376.0251.0376/"}, "notificationWebhookUrl"),
+        ({"notificationWebhookUrl": "https://metadata.google.internal/"}, "notificationWebhookUrl"),
+        ({"BatchName": "twice"}, "BatchName"),  # batchName given twice in two cases
     ],
 )
 def test_a_bad_request_names_the_field_and_stores_nothing(demo, change, field):
@@ -294,7 +304,8 @@ def test_a_listener_batch_regenerates_exactly_the_changed_company(demo, tenant):
     (item,) = items(api, batch["id"])
     assert (item["cvr"], item["status"], item["internalCustomerId"]) == (d.NORDLYS_DRIFT, "Completed", 1)
     got = api.get(f"{BATCHES}/{batch['id']}").json()
-    assert (got["status"], got["batchSize"], got["completed"]) == ("Listening", 3, 1)
+    assert (got["status"], got["batchSize"], got["completed"], got["companies"]) == ("Listening", 1, 1, 2)
+    assert got["completionPercentage"] == 1.0
     # a change of master data only is not an ownership change; stopped batches listen no more
     assert api.post(f"{BATCHES}/{batch['id']}/stop").json()["status"] == "ListeningStopped"
     registry.put_company("DK", d.HOLM_INVEST, CompanyIn.model_validate({"name": holm["name"], "owners": []}))
@@ -323,3 +334,34 @@ def test_a_listener_handles_a_redelivered_event_once(demo, tenant):
     assert listen.on_company_changed(detail, "event-1") == []
     assert listen.on_company_changed({**detail, "changed": ["master_data"]}, "event-2") == []
     assert len(items(api, batch["id"])) == 1
+
+
+@pytest.mark.parametrize("key", [1e400, float("nan"), None, "5", True, -1, 10**22])
+def test_a_forged_continuation_token_is_a_400(demo, key):
+    import base64
+    import json
+
+    from saldo.adapters.tenancy_store import TenancyStore
+
+    api = demo
+    org = TenancyStore().caller_for_key(api.key).org_id
+    batch = api.post(
+        BATCHES, json_body={"batchName": "T", "type": 2, "format": "{cvr}", "items": [{"cvr": d.SPREDT}]}
+    )
+    batch_id = batch.json()["id"]
+    for scope, path in ((batch_id, f"{BATCHES}/{batch_id}/items"), ("batches", BATCHES)):
+        raw = json.dumps({"o": org, "s": scope, "k": key}).replace("Infinity", "1e400").encode()
+        token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        res = api.get(path, params={"cToken": token})
+        assert res.status == 400 and "cToken" in res.text, res.text
+
+
+def test_links_point_at_the_api_whatever_the_host_header(demo, stack):
+    api = demo
+    body = {"batchName": "H", "type": 2, "format": "{cvr}", "items": [{"cvr": d.SPREDT}]}
+    batch = api.post(
+        BATCHES, json_body=body, headers={"Host": "evil.example.com", "X-Forwarded-Proto": "https"}
+    )
+    done, _ = wait(api, batch.json()["id"])
+    (item,) = items(api, done["id"])
+    assert item["pdfurl"].startswith(f"http://{stack.http.domain_name}/") and "evil" not in item["pdfurl"]

@@ -101,6 +101,9 @@ def test_finans_ratios_and_trend(demo):
     }
     assert latest["trend"]["gross_margin"] == "down"  # 2024: 0.4405
     assert latest["trend"]["solvency_ratio"] == "up"  # 2024: 0.4345
+    # 2024: 3,250,000 / ((15,250,000 + 12,800,000) / 2) = 0.2317; 2025: 0.2169
+    assert previous["ratios"]["return_on_equity"] == D("0.2317")
+    assert latest["trend"]["return_on_equity"] == "down"
     assert latest["auditor_statement"] == "unqualified"
     spredt = get(api, d.SPREDT, "Finans", as_of="2026-08-01").json()
     assert spredt["years"][0]["ratios"]["operating_margin"] == D("-0.1442")  # -310,000 / 2,150,000

@@ -354,7 +354,6 @@ def exercise(stack: Any, mp: pytest.MonkeyPatch) -> None:
 
     # Webhooks: every call fails, so BatchRunFunction schedules the first retry and BatchWebhookFunction
     # the others, then disables the batch's webhook and sends the one warning; a test call (no AWS call)
-    from datetime import UTC, datetime
 
     from tests.batches.test_webhooks import Receiver
 

@@ -52,6 +52,13 @@ _INTERNAL_NAMES = re.compile(
     r"^(localhost|.*\.localhost|.*\.local|.*\.internal|instance-data|metadata)$", re.I
 )
 
+# Hosts made of numbers alone in any base: not a canonical dotted quad, yet resolvers take them as one.
+_NUMERIC_HOST = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.I)
+# Metadata services' names, refused everywhere (the local stack too).
+_METADATA_NAMES = re.compile(
+    r"^(metadata|metadata\.google\.internal|instance-data(\..*)?|metadata\.azure\.com)$", re.I
+)
+
 # Prefixes that embed an IPv4 address in an IPv6 one and are routed to it.
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 
@@ -149,6 +156,11 @@ def check_webhook_url(url: str, policy: WebhookPolicy | None = None) -> tuple[st
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
+    if literal is None and _NUMERIC_HOST.match(host):
+        # 2852039166, 0xA9FEA9FE, 0251.0376.0251.0376, 127.1: resolvers read these as addresses
+        raise UnsafeUrl("A webhook URL must write an IPv4 address as four decimal numbers, or use a name")
+    if literal is None and _METADATA_NAMES.match(host):
+        raise UnsafeUrl(f"A webhook URL must not point to the metadata service {host}")
     if literal is not None:
         problem = address_problem(literal, allow_private=policy.allow_private)
         if problem:

@@ -167,6 +167,9 @@ class HttpApi:
         self.local_routes: dict[str, Callable[[str, dict[str, str]], LocalResponse]] = {}
         self._auth_cache: dict[tuple[str, tuple[str, ...]], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
+        # The address the server is bound to: API Gateway's domainName is the API's own, never the
+        # client's Host header (links the service builds from it must not point elsewhere).
+        self.domain_name = "127.0.0.1"
 
     def forget_authorizations(self) -> None:
         """Empty the authorizer cache (as a new deployment of the API would)."""
@@ -268,11 +271,12 @@ class HttpApi:
             "routeKey": route.key,
             "rawPath": path,
             "rawQueryString": query,
-            "headers": dict(headers),
+            # API Gateway sets the scheme the client used; this server speaks plain http.
+            "headers": {**headers, "x-forwarded-proto": "http"},
             "requestContext": {
                 "accountId": ACCOUNT_ID,
                 "apiId": "local",
-                "domainName": headers.get("host", "127.0.0.1"),
+                "domainName": self.domain_name,
                 "domainPrefix": "local",
                 "http": {
                     "method": method,
@@ -426,7 +430,9 @@ class HttpApi:
             request_queue_size = LISTEN_BACKLOG  # the listen() backlog
             daemon_threads = True
 
-        return Server((host, port), Handler)
+        server = Server((host, port), Handler)
+        self.domain_name = f"{host}:{server.server_address[1]}"
+        return server
 
     @staticmethod
     def serve(server: ThreadingHTTPServer) -> threading.Thread:

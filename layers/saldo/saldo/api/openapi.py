@@ -35,6 +35,17 @@ def openapi_document() -> dict[str, Any]:
         security=[{"bearer": []}],
     )
     doc: dict[str, Any] = json.loads(schema)
+    # The batch API also takes the key in Lasso's header.
+    doc.setdefault("components", {}).setdefault("securitySchemes", {})["lasso"] = {
+        "type": "apiKey",
+        "in": "header",
+        "name": "lasso-api-key",
+        "description": "The same API key, in Lasso's header (the /apps/reporting routes only)",
+    }
+    for path, ops in doc.get("paths", {}).items():
+        if path.startswith("/apps/reporting/") and not path.startswith("/apps/reporting/files/"):
+            for op in ops.values():
+                op["security"] = [{"bearer": []}, {"lasso": []}]
     for path in ("/health", "/openapi.json", "/docs", "/apps/reporting/files/{token}"):
         for op in doc.get("paths", {}).get(path, {}).values():
             op["security"] = []

@@ -760,7 +760,8 @@ class Batch(BaseModel):
         "Listening",
         "ListeningStopped",
     ]
-    batchSize: int
+    batchSize: int = Field(description="Reports in the batch (a listener's grows with each change)")
+    companies: int = Field(description="Companies the batch was created with")
     completionPercentage: float = Field(description="0 to 1")
     completed: int
     warnings: int

@@ -58,12 +58,20 @@ class BatchIn:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
+class _SameFieldTwice(ValueError):
+    pass
+
+
 def _lower_keys(value: Any) -> dict[str, Any]:
+    """Field names in any case; the same field twice in different cases is refused, not guessed at."""
     if not isinstance(value, dict):
         return {}
     out: dict[str, Any] = {}
     for key, item in value.items():
-        out[str(key).lower()] = item
+        lower = str(key).lower()
+        if lower in out:
+            raise _SameFieldTwice(str(key))
+        out[lower] = item
     return out
 
 
@@ -118,17 +126,23 @@ def _bool(body: dict[str, Any], key: str, problems: list[dict[str, str]]) -> boo
     return value
 
 
+_TIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+
+
 def parse_time(value: Any) -> datetime:
-    """`2018-01-01 01:00:00` (UTC, as the seed writes it) or ISO 8601 with an offset."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise ValueError("a date and time such as 2026-01-31 06:00:00 (UTC)")
-    text = value.strip().replace("Z", "+00:00")
+    """`2018-01-01 01:00:00` (UTC, as the seed writes it) or ISO 8601 with an offset; years 1900-2199."""
+    if not isinstance(value, str) or not _TIME.match(value):
+        raise ValueError("a date and time such as 2026-01-31 06:00:00 (UTC) or ISO 8601 with an offset")
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError("a date and time such as 2026-01-31 06:00:00 (UTC) or ISO 8601") from None
+        raise ValueError("a real date and time such as 2026-01-31 06:00:00 (UTC)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if not 1900 <= moment.year <= 2199:
+        raise ValueError("a time between the years 1900 and 2199")
     return moment.astimezone(UTC)
 
 
@@ -136,7 +150,16 @@ def parse_batch(raw: Any, now: datetime) -> BatchIn:
     """The request, or 400 listing every field that is wrong."""
     if not isinstance(raw, dict):
         raise BadRequest("The body must be a JSON object with batchName, type, format and items")
-    body = _lower_keys(raw)
+    try:
+        body = _lower_keys(raw)
+        for item in body.get("items") if isinstance(body.get("items"), list) else []:
+            _lower_keys(item)
+        _lower_keys(body.get("authconfig"))
+    except _SameFieldTwice as exc:
+        raise BadRequest(
+            f"{exc}: the field is given twice (names are read in any case)",
+            details=[{"field": str(exc), "message": "given twice (names are read in any case)"}],
+        ) from None
     problems: list[dict[str, str]] = []
     name = _text(body, "batchName", problems, required=True)
     kind_raw = body.get("type")
@@ -148,7 +171,7 @@ def parse_batch(raw: Any, now: datetime) -> BatchIn:
     if kind is None:
         choices = ", ".join(f"{n} ({number})" for n, (number, _) in REPORTS.items())
         problems.append(
-            {"field": "type", "message": f"unknown report type {kind_raw!r}; use one of {choices}"}
+            {"field": "type", "message": f"unknown report type '{str(kind_raw)[:40]}'; use one of {choices}"}
         )
     fmt = check_format(body.get("format"), "format", problems)
     items = _items(body.get("items"), problems)
@@ -218,8 +241,17 @@ def _items(value: Any, problems: list[dict[str, str]]) -> list[BatchItemIn]:
             continue
         cvr_raw = item.get("cvr")
         cvr = None
-        if isinstance(cvr_raw, bool) or not isinstance(cvr_raw, (int, str)):
+        if cvr_raw is None:
             problems.append({"field": f"{where}.cvr", "message": "required: the company's CVR number"})
+        elif (
+            isinstance(cvr_raw, bool)
+            or not isinstance(cvr_raw, (int, str))
+            or (isinstance(cvr_raw, int) and cvr_raw <= 0)
+            or (isinstance(cvr_raw, str) and cvr_raw.strip().startswith("-"))
+        ):
+            problems.append(
+                {"field": f"{where}.cvr", "message": "a CVR number: eight digits, as a number or text"}
+            )
         else:
             try:
                 cvr = regno.validate(str(cvr_raw), "DK")

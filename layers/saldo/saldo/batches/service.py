@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -93,7 +94,9 @@ class BatchService:
             "batchName": batch.batch_name,
             "reportType": batch.type,
             "format": batch.format,
-            "batchSize": len(batch.items),
+            # A listener that does not run at once has made no reports yet: its size grows with each one.
+            "batchSize": 0 if status == LISTENING else len(batch.items),
+            "companies": len(batch.items),
             "scheduledTime": batch.scheduled_time.isoformat() if batch.scheduled_time else None,
             "notificationEmail": batch.notification_email,
             "notificationWebhookUrl": batch.notification_webhook_url,
@@ -187,14 +190,24 @@ def _encode(org_id: str, scope: str, data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+BATCH_ID = re.compile(r"^bat_[0-9]{14}_[0-9a-f]{12}$")
+
+
 def _decode(token: str, org_id: str, scope: str) -> dict[str, Any]:
-    """A continuation token this list gave out for this organization and batch, or 400."""
+    """A continuation token this list gave out for this organization and batch, or 400. Its position is
+    checked as strictly as it was written: a batch id for the batch list, an item index for items."""
     try:
         data = json.loads(base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode()))
-        if data["o"] != org_id or data["s"] != scope or not str(data["k"]).replace("_", "").isalnum():
+        if not isinstance(data, dict) or data.get("o") != org_id or data.get("s") != scope:
+            raise ValueError
+        key = data.get("k")
+        if scope == "batches":
+            if not isinstance(key, str) or not BATCH_ID.match(key):
+                raise ValueError
+        elif type(key) is not int or not 0 <= key < 10_000_000:
             raise ValueError
         return dict(data)
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise BadRequest("cToken: not a continuation token of this list; start again without it") from None
 
 
@@ -213,6 +226,7 @@ def public_batch(record: dict[str, Any]) -> dict[str, Any]:
         "format": record.get("format"),
         "status": record.get("status"),
         "batchSize": size,
+        "companies": int(record.get("companies") or size),
         "completionPercentage": round(min(done, size) / size, 4) if size else 0.0,
         "completed": int(record.get("completed") or 0),
         "warnings": int(record.get("warnings") or 0),

@@ -48,7 +48,8 @@ def _origin() -> str:
 
     event = router.current_event
     headers = event.headers or {}
-    host = (event.request_context.domain_name or headers.get("host") or "").strip()
+    # domainName is the API's own (API Gateway's, or the local server's): never the client's Host header
+    host = (event.request_context.domain_name or "").strip()
     proto = (headers.get("x-forwarded-proto") or "https").split(",")[0].strip()
     return f"{proto}://{host}{link('')}"
 

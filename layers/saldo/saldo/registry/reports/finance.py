@@ -78,18 +78,11 @@ ARROWS = {"up": "\u2191", "down": "\u2193", "steady": "\u2192", None: ""}
 def years(file: CompanyFile) -> list[dict[str, Any]]:
     """Up to YEARS years, oldest first, each with its ratios and their trend against the year before."""
     shown = list(reversed(file.figures[: YEARS + 1]))  # one more, for the first year's averages and trend
-    out = []
+    out: list[dict[str, Any]] = []
     for i, figures in enumerate(shown):
-        previous = shown[i - 1] if i else None
-        now = ratios(figures, previous)
-        before = ratios(previous, None) if previous else {}
-        out.append(
-            {
-                **figures,
-                "ratios": now,
-                "trend": {k: trend(now[k], before.get(k)) for k in RATIOS},
-            }
-        )
+        now = ratios(figures, shown[i - 1] if i else None)
+        before = out[-1]["ratios"] if out else {}  # the year before's ratios, as they were shown
+        out.append({**figures, "ratios": now, "trend": {k: trend(now[k], before.get(k)) for k in RATIOS}})
     return out[-YEARS:]
 
 
