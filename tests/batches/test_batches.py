@@ -131,6 +131,14 @@ def test_a_batch_runs_every_item_and_links_download_without_a_key(demo, stack):
         ({"items": [{"cvr": -34120307}]}, "items[0].cvr"),
         ({"items": [{"cvr": "-34120307"}]}, "items[0].cvr"),
         ({"scheduledTime": "2200-01-01 00:00:00"}, "scheduledTime"),
+        ({"scheduledTime": "2199-12-31T23:59:59-05:00"}, "scheduledTime"),  # 2200 in UTC
+        (
+            {
+                "authConfig": {"Method": "Header", "Key": "Transfer-Encoding", "Value": "chunked"},
+                "notificationWebhookUrl": "https://hooks.example.com/x",
+            },
+            "authConfig.Key",
+        ),
         ({"scheduledTime": "2099-01-01"}, "scheduledTime"),  # a time is required
         ({"scheduledTime": "2099-01-01 06:00:00\n"}, "scheduledTime"),
         ({"notificationWebhookUrl": "https://2852039166/"}, "notificationWebhookUrl"),

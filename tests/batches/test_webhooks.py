@@ -456,3 +456,35 @@ def test_retry_schedule_grows_and_stays_within_a_day():
     assert latest[-1] < timedelta(hours=24) and earliest[1] > timedelta(minutes=15)  # beyond SQS's delays
     name = webhooks.schedule_name("bat_20261121081542_0123456789ab", 9999, 6)
     assert len(name) <= 64 and name == "saldo-wh-bat_20261121081542_0123456789ab-9999-6"
+
+
+def test_the_test_endpoint_reads_names_in_any_case_and_refuses_a_field_twice(stack, api, receiver):
+    url = receiver.url()
+    res = api.post(
+        "/apps/reporting/webhooks/test",
+        json_body={"URL": url, "AuthConfig": {"method": "header", "key": "X-Token", "value": "t"}},
+    )
+    assert res.status == 200, res.text
+    assert receiver.calls[-1]["headers"]["x-token"] == "t"
+    for body, field in (
+        ({"url": url, "URL": url}, "URL"),
+        (
+            {"url": url, "authConfig": {"Method": "Header", "Key": "X", "Value": "v"}, "AuthConfig": None},
+            "AuthConfig",
+        ),
+        ({"url": url, "authConfig": {"Method": "Kerberos", "Key": "a", "Value": "b"}}, "authConfig.Method"),
+        ({"url": url, "authConfig": "Bearer x"}, "authConfig"),
+    ):
+        res = api.post("/apps/reporting/webhooks/test", json_body=body)
+        assert res.status == 400 and field in [p["field"] for p in res.json()["details"]], res.text
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Transfer-Encoding", "te", "Connection", "Upgrade", "Expect", "Content-Type", "Host", "Content-Length"],
+)
+def test_an_auth_header_may_not_frame_or_route_the_request(stack, api, receiver, header):
+    auth = {"Method": "Header", "Key": header, "Value": "chunked"}
+    res = api.post("/apps/reporting/webhooks/test", json_body={"url": receiver.url(), "authConfig": auth})
+    assert res.status == 400 and "authConfig.Key" in res.text, res.text
+    assert receiver.calls == []

@@ -204,10 +204,16 @@ def test_unresolvable_host_is_refused():
         resolve_webhook_target("https://nowhere.example.com/", STRICT, fixed())
 
 
-def test_the_system_resolver_is_used_by_default():
-    # Not an IP literal to ipaddress, but inet_aton style: only the resolved address shows it is loopback.
-    with pytest.raises(UnsafeUrl, match="resolves to a loopback address"):
-        resolve_webhook_target("https://0x7f.0.0.1/", STRICT)
+def test_inet_aton_spellings_are_refused_before_any_lookup():
+    # Not IP literals to ipaddress, but the system resolver reads them as 127.0.0.1 and 169.254.169.254.
+    for url in (
+        "https://0x7f.0.0.1/",
+        "https://2130706433/",
+        "https://0251.0376.0251.0376/",
+        "https://127.1/",
+    ):
+        with pytest.raises(UnsafeUrl, match="four decimal numbers"):
+            resolve_webhook_target(url, STRICT)
 
 
 def test_pinned_connection_goes_to_the_checked_address_not_a_new_lookup():

@@ -160,7 +160,7 @@ def check_webhook_url(url: str, policy: WebhookPolicy | None = None) -> tuple[st
         # 2852039166, 0xA9FEA9FE, 0251.0376.0251.0376, 127.1: resolvers read these as addresses
         raise UnsafeUrl("A webhook URL must write an IPv4 address as four decimal numbers, or use a name")
     if literal is None and _METADATA_NAMES.match(host):
-        raise UnsafeUrl(f"A webhook URL must not point to the metadata service {host}")
+        raise UnsafeUrl(f"A webhook URL must not point to the internal metadata service {host}")
     if literal is not None:
         problem = address_problem(literal, allow_private=policy.allow_private)
         if problem:

@@ -26,6 +26,26 @@ MAX_TEXT = 200
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]\\]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Headers that frame, route or describe the request itself: a webhook's auth header may not be one of them
+# (Transfer-Encoding would make a receiver read the body as chunks; Host would address another site).
+RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "expect",
+        "proxy-connection",
+        "content-type",
+        "content-encoding",
+        "accept-encoding",
+        "user-agent",
+    }
+)
 
 
 @dataclass
@@ -58,11 +78,11 @@ class BatchIn:
     problems: list[dict[str, str]] = field(default_factory=list)
 
 
-class _SameFieldTwice(ValueError):
+class SameFieldTwice(ValueError):
     pass
 
 
-def _lower_keys(value: Any) -> dict[str, Any]:
+def lower_keys(value: Any) -> dict[str, Any]:
     """Field names in any case; the same field twice in different cases is refused, not guessed at."""
     if not isinstance(value, dict):
         return {}
@@ -70,7 +90,7 @@ def _lower_keys(value: Any) -> dict[str, Any]:
     for key, item in value.items():
         lower = str(key).lower()
         if lower in out:
-            raise _SameFieldTwice(str(key))
+            raise SameFieldTwice(str(key))
         out[lower] = item
     return out
 
@@ -141,8 +161,8 @@ def parse_time(value: Any) -> datetime:
         raise ValueError("a real date and time such as 2026-01-31 06:00:00 (UTC)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    if not 1900 <= moment.year <= 2199:
-        raise ValueError("a time between the years 1900 and 2199")
+    if not 1900 <= moment.year <= 2199 or not 1900 <= moment.astimezone(UTC).year <= 2199:
+        raise ValueError("a time between the years 1900 and 2199 (UTC)")
     return moment.astimezone(UTC)
 
 
@@ -151,11 +171,11 @@ def parse_batch(raw: Any, now: datetime) -> BatchIn:
     if not isinstance(raw, dict):
         raise BadRequest("The body must be a JSON object with batchName, type, format and items")
     try:
-        body = _lower_keys(raw)
+        body = lower_keys(raw)
         for item in body.get("items") if isinstance(body.get("items"), list) else []:
-            _lower_keys(item)
-        _lower_keys(body.get("authconfig"))
-    except _SameFieldTwice as exc:
+            lower_keys(item)
+        lower_keys(body.get("authconfig"))
+    except SameFieldTwice as exc:
         raise BadRequest(
             f"{exc}: the field is given twice (names are read in any case)",
             details=[{"field": str(exc), "message": "given twice (names are read in any case)"}],
@@ -192,7 +212,7 @@ def parse_batch(raw: Any, now: datetime) -> BatchIn:
             check_webhook_url(webhook)
         except UnsafeUrl as exc:
             problems.append({"field": "notificationWebhookUrl", "message": exc.message})
-    auth = _auth(body.get("authconfig"), problems)
+    auth = parse_auth(body.get("authconfig"), problems)
     if auth is not None and webhook is None:
         problems.append({"field": "authConfig", "message": "needs notificationWebhookUrl"})
     error_append = _text(body, "errorAppend", problems) or ""
@@ -235,7 +255,7 @@ def _items(value: Any, problems: list[dict[str, str]]) -> list[BatchItemIn]:
     out = []
     for i, raw in enumerate(value):
         where = f"items[{i}]"
-        item = _lower_keys(raw)
+        item = lower_keys(raw)
         if not item:
             problems.append({"field": where, "message": "must be an object with cvr"})
             continue
@@ -274,10 +294,10 @@ def _items(value: Any, problems: list[dict[str, str]]) -> list[BatchItemIn]:
     return out
 
 
-def _auth(value: Any, problems: list[dict[str, str]]) -> AuthConfig | None:
+def parse_auth(value: Any, problems: list[dict[str, str]]) -> AuthConfig | None:
     if value is None:
         return None
-    body = _lower_keys(value)
+    body = lower_keys(value)
     if not body:
         problems.append({"field": "authConfig", "message": "an object {Method, Key, Value}, or null"})
         return None
@@ -293,7 +313,7 @@ def _auth(value: Any, problems: list[dict[str, str]]) -> AuthConfig | None:
     if _CONTROL.search(key + secret):
         problems.append({"field": "authConfig", "message": "no control characters in Key or Value"})
         return None
-    if match == "Header" and (not _HEADER_NAME.match(key) or key.lower() in ("host", "content-length")):
+    if match == "Header" and (not _HEADER_NAME.match(key) or key.lower() in RESERVED_HEADERS):
         problems.append({"field": "authConfig.Key", "message": "not a header name this service may send"})
         return None
     if match == "BasicAuth" and ":" in key:

@@ -14,9 +14,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from saldo.api.app import json_response
-from saldo.api.schemas import WebhookTestRequest, WebhookTestResult, json_body, responses
+from saldo.api.schemas import WebhookTestRequest, WebhookTestResult, inline_schema, json_body, responses
 from saldo.batches import webhooks
-from saldo.batches.models import MAX_TEXT, _auth, _lower_keys
+from saldo.batches.models import MAX_TEXT, SameFieldTwice, lower_keys, parse_auth
 from saldo.errors import BadRequest
 from saldo.net import MAX_URL_LENGTH, UnsafeUrl
 from saldo.registry.reports import find_report_type
@@ -46,7 +46,7 @@ def _checked(raw: dict[str, Any]) -> dict[str, Any]:
         if report_type is None:
             choices = "Revision, Finans, ReelleEjere or RevisionUdvidet"
             problems.append({"field": "reportType", "message": choices})
-    auth = _auth(raw.get("authconfig"), problems)
+    auth = parse_auth(raw.get("authconfig"), problems)
     if problems:
         first = problems[0]
         raise BadRequest(f"{first['field']}: {first['message']}", details=problems)
@@ -95,7 +95,22 @@ def test_webhook(
     responses=responses(
         RESULT, body=True, e400="A field is invalid, or the URL may not be called (SSRF rules)"
     ),
+    # Read by `_checked` (field names in any case, every problem a 400 naming its field), as a batch is.
+    openapi_extensions={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": inline_schema(WebhookTestRequest)}},
+        }
+    },
 )
-def test_webhook_with_auth(body: WebhookTestRequest):
-    raw = _lower_keys(router.current_event.json_body)  # as sent: field names in any case
+def test_webhook_with_auth():
+    body = router.current_event.json_body if router.current_event.body else None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object with url and authConfig")
+    try:
+        raw = lower_keys(body)
+        lower_keys(raw.get("authconfig"))
+    except SameFieldTwice as exc:
+        message = "given twice (names are read in any case)"
+        raise BadRequest(f"{exc}: {message}", details=[{"field": str(exc), "message": message}]) from None
     return _call(_checked(raw))
