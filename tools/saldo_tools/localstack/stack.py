@@ -805,7 +805,7 @@ class LocalStack:
         from moto.dynamodb.models import DynamoDBBackend
 
         lock = threading.RLock()
-        for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
             original = getattr(DynamoDBBackend, name)
 
             def atomic(backend: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
@@ -813,6 +813,12 @@ class LocalStack:
                     return _original(backend, *args, **kwargs)
 
             self._patcher.patch(DynamoDBBackend, name, atomic)
+
+        def transact(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            with lock:
+                _transact_write_items(backend, transact_items)
+
+        self._patcher.patch(DynamoDBBackend, "transact_write_items", transact)
 
     def _install_sqs_wakeup(self) -> None:
         """A message sent to a source queue wakes its poller at once (no long polling, quick stop)."""
@@ -1180,3 +1186,82 @@ class LocalStack:
                 return
             time.sleep(0.02)
         raise TimeoutError("local stack did not drain in time")
+
+
+def _transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems as DynamoDB runs it: every condition is checked first, then every write applied,
+    all or nothing. moto's own version backs up each whole table with a deep copy for every transaction,
+    which grows with the table (a 1,000-item batch ran out of memory); this backs up the touched items."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    plan: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+    for element in transact_items:
+        if len(element) > 1:
+            raise TransactWriteSingleOpException
+        op_type, op = next(iter(element.items()))
+        if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+            raise ValueError("Unsupported transaction operation")
+        name = op["TableName"]
+        table = backend.get_table(name)
+        if op_type == "Put":
+            key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = op["Item"][table.range_key_attr]
+        else:
+            key = op["Key"]
+        identity = (str(name), str(dict(sorted(key.items()))))
+        if identity in seen:
+            raise MultipleTransactionsException()
+        seen.add(identity)
+        current = backend.get_item(name, key)
+        condition = op.get("ConditionExpression")
+        failed = condition is not None and not get_filter_expression(
+            condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+        ).expr(current)
+        if failed:
+            old = None
+            if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                old = current.to_json()["Attributes"]
+            errors.append(("ConditionalCheckFailed", "The conditional request failed", old))
+        else:
+            errors.append((None, None, None))
+        plan.append((op_type, op, name, key))
+    if any(code is not None for code, _, _ in errors):
+        raise TransactionCanceledException(errors)
+    backup = [(name, key, copy.deepcopy(backend.get_item(name, key))) for _, _, name, key in plan]
+    try:
+        for op_type, op, name, key in plan:
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            if op_type == "Put":
+                backend.put_item(
+                    name, op["Item"], expression_attribute_names=names, expression_attribute_values=values
+                )
+            elif op_type == "Delete":
+                backend.delete_item(
+                    name, key, expression_attribute_names=names, expression_attribute_values=values
+                )
+            elif op_type == "Update":
+                backend.update_item(
+                    name,
+                    key,
+                    update_expression=op["UpdateExpression"],
+                    expression_attribute_names=names,
+                    expression_attribute_values=values,
+                )
+    except Exception:
+        for name, key, item in backup:  # all or nothing: put back what was there
+            if item is None:
+                backend.delete_item(name, key)
+            else:
+                backend.put_item(name, item.to_json()["Attributes"])
+        raise
