@@ -8,7 +8,9 @@ API and the domain function alone (bench/latency.py); ledger-cli and hledger on 
 checked against the trial balance (bench/tools.py); bare DuckDB and SQLite over the same lines
 (bench/raw.py); rendering and SAF-T throughput with peak memory, each in a fresh interpreter next to the
 raw library on the same work (bench/worker.py); a chart of 20,000 accounts (bench/bigchart.py); a batch
-zip of 1,000 small PDFs (bench/worker.py); the import cost of every function (bench/imports.py).
+zip of 1,000 small PDFs (bench/worker.py); the import cost of every function (bench/imports.py); a batch
+of company reports from POST to its final status on a fresh local stack (bench/batches.py: 1,000 items,
+200 in the quick run).
 Raw results also go to bench/out/results.json.
 """
 
@@ -224,7 +226,7 @@ def main() -> int:
     os.environ["SALDO_CACHE_DIR"] = str(OUT / "cache")  # the /tmp segment cache of the benchmark's "Lambda"
     import moto  # noqa: F401 - before any boto3 client exists, so every client is mocked
 
-    from bench import imports
+    from bench import batches, imports
     from bench.report import write_markdown
 
     started = time.perf_counter()
@@ -250,10 +252,13 @@ def main() -> int:
     batch_zip(results)
     log(f"--- function import cost (fresh interpreter, precompiled bytecode, median of {IMPORT_RUNS})")
     results["imports"] = imports.measure(runs=IMPORT_RUNS)
+    log(f"--- batch reports: {batches.ITEMS:,} items per batch on a fresh local stack")
+    results["batches"] = batches.measure()
     results["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["seconds_total"] = round(time.perf_counter() - started, 1)
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
     path = write_markdown(results)
+    batches.write_markdown(results["batches"], results)
     log(f"done in {results['seconds_total'] / 60:.1f} min: {path.relative_to(ROOT)}, bench/out/results.json")
     return 0
 
