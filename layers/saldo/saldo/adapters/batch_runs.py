@@ -17,26 +17,9 @@ def queue_start(message: dict[str, Any]) -> None:
     client("sqs").send_message(QueueUrl=os.environ["SALDO_BATCH_QUEUE_URL"], MessageBody=json.dumps(message))
 
 
-def schedule_start(name: str, at: datetime, message: dict[str, Any]) -> None:
-    """A one-time schedule that puts the start message on the queue at `at` (UTC) and deletes itself."""
-    client("scheduler").create_schedule(
-        Name=name,
-        GroupName=settings().schedule_group,
-        ScheduleExpression=f"at({at:%Y-%m-%dT%H:%M:%S})",
-        ScheduleExpressionTimezone="UTC",
-        FlexibleTimeWindow={"Mode": "OFF"},
-        ActionAfterCompletion="DELETE",
-        Target={
-            "Arn": os.environ["SALDO_BATCH_QUEUE_ARN"],
-            "RoleArn": settings().scheduler_role_arn,
-            "Input": json.dumps(message),
-        },
-    )
-
-
-def schedule_webhook_retry(name: str, at: datetime, message: dict[str, Any]) -> bool:
-    """A one-time schedule that puts a webhook retry message on the webhook queue at `at` (UTC) and deletes
-    itself. Names are per attempt, so a second request for the same retry is refused: False."""
+def _schedule_once(name: str, at: datetime, queue_arn: str, role_arn: str, message: dict[str, Any]) -> bool:
+    """A one-time schedule that puts `message` on a queue at `at` (UTC) and deletes itself; False when a
+    schedule of that name exists already (so a name per event makes the schedule once-only)."""
     scheduler = client("scheduler")
     try:
         scheduler.create_schedule(
@@ -46,15 +29,23 @@ def schedule_webhook_retry(name: str, at: datetime, message: dict[str, Any]) -> 
             ScheduleExpressionTimezone="UTC",
             FlexibleTimeWindow={"Mode": "OFF"},
             ActionAfterCompletion="DELETE",
-            Target={
-                "Arn": os.environ["SALDO_WEBHOOK_QUEUE_ARN"],
-                "RoleArn": os.environ["SALDO_WEBHOOK_SCHEDULER_ROLE_ARN"],
-                "Input": json.dumps(message),
-            },
+            Target={"Arn": queue_arn, "RoleArn": role_arn, "Input": json.dumps(message)},
         )
     except scheduler.exceptions.ConflictException:
         return False
     return True
+
+
+def schedule_start(name: str, at: datetime, message: dict[str, Any]) -> None:
+    """The start message of a scheduled batch, on the batch queue at its time."""
+    _schedule_once(name, at, os.environ["SALDO_BATCH_QUEUE_ARN"], settings().scheduler_role_arn, message)
+
+
+def schedule_webhook_retry(name: str, at: datetime, message: dict[str, Any]) -> bool:
+    """A webhook retry message on the webhook queue at its time. Names are per attempt, so a second
+    request for the same retry is refused: False."""
+    role = os.environ["SALDO_WEBHOOK_SCHEDULER_ROLE_ARN"]
+    return _schedule_once(name, at, os.environ["SALDO_WEBHOOK_QUEUE_ARN"], role, message)
 
 
 def start_execution(name: str, payload: dict[str, Any]) -> str:
