@@ -4,12 +4,45 @@ nothing is done twice."""
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 from saldo_tools import demo_registry as d
 from tests.batches.test_batches import BATCHES, items, wait
 from tests.batches.test_batches import demo as demo
 
 ITEMS = [{"cvr": d.NORDLYS_DRIFT}, {"cvr": d.SPREDT}, {"cvr": d.KREDS_A}]
+
+
+@pytest.fixture
+def tenant_stack_short_timeout(monkeypatch) -> Iterator[tuple[Any, Any, str, list[str]]]:
+    """A stack whose item tasks time out after 2 s, and a report that takes 5 s the first time."""
+    from saldo.adapters.tenancy_store import TenancyStore
+    from saldo.batches import service
+    from saldo_tools.localstack import LocalStack
+    from tests.conftest import ROOT, ApiClient
+    from tests.ledger.helpers import make_client_account
+
+    original, slow = service.produce_report, {d.SPREDT}
+    calls: list[str] = []
+
+    def produce(org_id, kind, cvr, run_date, grants):
+        calls.append(cvr)
+        if cvr in slow:
+            slow.discard(cvr)
+            time.sleep(5)
+        return original(org_id, kind, cvr, run_date, grants)
+
+    monkeypatch.setattr(service, "produce_report", produce)
+    with LocalStack(ROOT, tick=3600, parameters={"BatchItemTimeoutSeconds": "2"}) as stack:
+        store = TenancyStore()
+        org = store.create_org("Timeout ApS")["org_id"]
+        api = ApiClient(stack, store.create_key(org, label="t")["key"])
+        d.load_demo_registry(org, make_client_account(api))
+        yield stack, api, org, calls
 
 
 def _batch(api, **extra):
@@ -148,3 +181,14 @@ def test_housekeeping_finishes_a_batch_stuck_past_its_deadline(demo, stack):
     assert (done["status"], done["failed"], done["completionPercentage"]) == ("FinishedWithErrors", 3, 1.0)
     assert all("deadline" in i["reason"] for i in items(api, batch_id))
     assert stack.runtime.invoke("HousekeepingFunction", {})["stuck_batches_finished"] == 0
+
+
+def test_an_item_task_that_times_out_is_retried_and_counted_once(tenant_stack_short_timeout):
+    stack, api, _, calls = tenant_stack_short_timeout
+    done, _ = wait(api, _batch(api), timeout=90)
+    assert calls.count(d.SPREDT) == 2  # the first attempt timed out after 2 s; the retry made the report
+    assert (done["status"], done["completed"], done["failed"], done["batchSize"]) == ("Finished", 3, 0, 3)
+    time.sleep(4)  # the timed-out first attempt finishes late: it must record and send nothing
+    again = api.get(f"{BATCHES}/{done['id']}").json()
+    assert (again["completed"], again["failed"]) == (3, 0)
+    assert len(items(api, done["id"])) == 3 and len(_mails(stack)) == 3

@@ -28,7 +28,6 @@ from typing import IO, Any
 from saldo.render.pdf import (
     FAMILY,
     FONT_DIR,
-    FONT_FILES,
     GROUP_FILL,
     HEADER_FILL,
     INK,
@@ -94,6 +93,13 @@ EDGE_INK = (88, 98, 110)
 # --------------------------------------------------------------------------------------------------
 # Text: cleaning, measuring, wrapping
 
+# DejaVu Sans cut to the scripts the company reports print (Latin with its extensions, Greek with its
+# polytonic letters, Cyrillic,
+# punctuation, currency, arrows, maths, shapes) without the layout tables fpdf2 does not use here: a third
+# of the size, so each document parses and subsets its fonts about three times faster
+# (docs/BENCHMARKS.md, "Batch reports"). saldo/fonts/README.md has the command that makes them.
+REPORT_FONT_FILES = {"": "DejaVuSans-Reports.ttf", "B": "DejaVuSans-Bold-Reports.ttf"}
+
 
 @functools.cache
 def _metrics() -> dict[str, tuple[dict[int, float], frozenset[int]]]:
@@ -102,7 +108,7 @@ def _metrics() -> dict[str, tuple[dict[int, float], frozenset[int]]]:
 
     pdf = FPDF(unit="mm", format="A4")
     out = {}
-    for style, name in FONT_FILES.items():
+    for style, name in REPORT_FONT_FILES.items():
         pdf.add_font(FAMILY, style, str(FONT_DIR / name))
         font = pdf.fonts[FAMILY.lower() + style]
         out[style] = (dict(font.cw), frozenset(font.cmap))
@@ -758,7 +764,7 @@ class _Writer:
         cls = _pdf_class()
         pdf: FPDF = cls(orientation="P", unit="mm", format="A4")
         pdf.document = document
-        for style, name in FONT_FILES.items():
+        for style, name in REPORT_FONT_FILES.items():
             pdf.add_font(FAMILY, style, str(FONT_DIR / name))
         pdf.set_margins(MARGIN_X, MARGIN_TOP, MARGIN_X)
         pdf.set_auto_page_break(False)
