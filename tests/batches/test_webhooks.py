@@ -211,6 +211,8 @@ def test_failed_calls_are_retried_at_their_times_until_one_succeeds(demo, stack,
     state = hook_state(api, batch["id"])[d.NORDLYS_DRIFT]
     assert (state["attempts"], state["lastStatus"], state["lastReason"]) == (1, 500, "HTTP 500")
     assert state["nextAttempt"] == 2 and state["deliveredAt"] is None
+    due = datetime.fromisoformat(state["nextAttemptAt"]) - start
+    assert timedelta(minutes=4) < due < timedelta(minutes=6)  # 5 minutes after the first, jitter aside
     (schedule,) = stack.client("scheduler").list_schedules()["Schedules"]
     assert schedule["Name"] == f"saldo-wh-{batch['id']}-0-2"
 

@@ -182,12 +182,13 @@ class BatchStore:
             ExpressionAttributeValues=values,
         )
 
-    def set_webhook_next(self, org_id: str, batch_id: str, index: int, next_attempt: int) -> None:
+    def set_webhook_next(self, org_id: str, batch_id: str, index: int, next_attempt: int, at: str) -> None:
+        """The next attempt's number and when it is scheduled (ISO 8601, UTC)."""
         client("dynamodb").update_item(
             TableName=self.table,
             Key=item_key(org_id, batch_id, index),
-            UpdateExpression="SET wh_next = :next",
-            ExpressionAttributeValues={":next": {"N": str(next_attempt)}},
+            UpdateExpression="SET wh_next = :next, wh_next_at = :at",
+            ExpressionAttributeValues={":next": {"N": str(next_attempt)}, ":at": _s(at)},
         )
 
     def mark_batch(self, org_id: str, batch_id: str, flag: str, value: str) -> bool:

@@ -793,7 +793,8 @@ class BatchItemWebhook(BaseModel):
     lastStatus: int | None = Field(description="The receiver's HTTP status at the last call; null: no answer")
     lastReason: str | None = Field(description="What the last call came to")
     deliveredAt: str | None = Field(description="When a call succeeded (2xx)")
-    nextAttempt: int | None = Field(description="The retry scheduled next, if any")
+    nextAttempt: int | None = Field(description="The number of the attempt scheduled next, if any")
+    nextAttemptAt: str | None = Field(description="When that attempt is scheduled (ISO 8601, UTC)")
 
 
 class BatchItem(BaseModel):

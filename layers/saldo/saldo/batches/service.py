@@ -281,6 +281,7 @@ def _webhook_state(item: dict[str, Any]) -> dict[str, Any] | None:
         "lastReason": item.get("wh_reason"),
         "deliveredAt": item.get("wh_delivered_at"),
         "nextAttempt": int(item["wh_next"]) if pending else None,
+        "nextAttemptAt": item.get("wh_next_at") if pending else None,
     }
 
 

@@ -290,7 +290,7 @@ def _after_failure(
     at = max(retry_at(first, number), now + MIN_DELAY)
     message = {"org_id": org_id, "batch_id": record["id"], "index": index, "attempt": number + 1}
     batch_runs.schedule_webhook_retry(schedule_name(record["id"], index, number + 1), at, message)
-    _store().set_webhook_next(org_id, record["id"], index, number + 1)
+    _store().set_webhook_next(org_id, record["id"], index, number + 1, at.isoformat(timespec="seconds"))
 
 
 def disable(org_id: str, record: dict[str, Any], reason: str) -> None:
