@@ -55,9 +55,7 @@ def document(file: CompanyFile, lang: Lang) -> SectionDocument:
 def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
     own = file.ownership
     return {
-        "type": KIND,
-        "as_of": file.as_of,
-        "company": blocks.company_json(file),
+        **blocks.head_json(file, KIND),
         **blocks.ownership_json(file),
         "cycles": own["cycles"],
         "missing_owners": own["missing_owners"],

@@ -330,6 +330,11 @@ def warnings_section(file: CompanyFile, lang: Lang) -> Section:
 
 
 # ------------------------------------------------------------------------------------------------ JSON
+def head_json(file: CompanyFile, kind: str) -> dict[str, Any]:
+    """What every report's JSON opens with: its type, its day and the company."""
+    return {"type": kind, "as_of": file.as_of, "company": company_json(file)}
+
+
 def company_json(file: CompanyFile) -> dict[str, Any]:
     view = file.view
     keys = ("country", "registration_number", "name", "address", "legal_form", "status", "founded")

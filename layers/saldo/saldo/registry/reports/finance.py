@@ -165,9 +165,7 @@ def document(file: CompanyFile, lang: Lang) -> SectionDocument:
 
 def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
     return {
-        "type": KIND,
-        "as_of": file.as_of,
-        "company": blocks.company_json(file),
+        **blocks.head_json(file, KIND),
         "source": file.figures_source,
         "years": list(reversed(years(file))),
         "warnings": blocks.warnings_json(file, lang),

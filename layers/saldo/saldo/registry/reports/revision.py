@@ -31,9 +31,7 @@ def document(file: CompanyFile, lang: Lang) -> SectionDocument:
 
 def as_json(file: CompanyFile, lang: Lang) -> dict[str, Any]:
     return {
-        "type": KIND,
-        "as_of": file.as_of,
-        "company": blocks.company_json(file),
+        **blocks.head_json(file, KIND),
         "warnings": blocks.warnings_json(file, lang),
         "management": blocks.roles_json(file, ("management",)),
         "board": blocks.roles_json(file, ("chair", "board")),
