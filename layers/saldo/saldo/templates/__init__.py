@@ -1,0 +1,1 @@
+"""Template reports (the Lerian Reporter API): data sources, filters, templates and their generation."""
