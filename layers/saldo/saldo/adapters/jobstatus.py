@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -334,57 +335,51 @@ class JobStatusStore:
         return fail_running_before(cutoff, reason, self.table)
 
 
-def due_in_index(name: str, now: datetime, table: str | None = None) -> list[dict[str, Any]]:
-    """Items filed under `gsi1pk = name` whose `gsi1sk` (a deadline) has passed."""
+def _in_index(name: str, before: datetime, table: str) -> Iterator[dict[str, Any]]:
+    """Items filed under `gsi1pk = name` whose `gsi1sk` (a time) is before `before`, page by page."""
     ddb = client("dynamodb")
     kwargs: dict[str, Any] = {
-        "TableName": table or settings().table_name,
+        "TableName": table,
         "IndexName": "gsi1",
-        "KeyConditionExpression": "gsi1pk = :n AND gsi1sk < :now",
-        "ExpressionAttributeValues": {":n": {"S": name}, ":now": {"S": now.isoformat()}},
+        "KeyConditionExpression": "gsi1pk = :n AND gsi1sk < :before",
+        "ExpressionAttributeValues": {":n": {"S": name}, ":before": {"S": before.isoformat()}},
     }
-    out: list[dict[str, Any]] = []
     while True:
         page = ddb.query(**kwargs)
-        out += [_plain(i) for i in page.get("Items", [])]
+        yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
-            return out
+            return
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def due_in_index(name: str, now: datetime, table: str | None = None) -> list[dict[str, Any]]:
+    """Items filed under `gsi1pk = name` whose `gsi1sk` (a deadline) has passed."""
+    return [_plain(i) for i in _in_index(name, now, table or settings().table_name)]
 
 
 def fail_running_before(cutoff: datetime, reason: str, table: str | None = None) -> int:
     table = table or settings().table_name
     ddb = client("dynamodb")
     count = 0
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": "gsi1",
-        "KeyConditionExpression": "gsi1pk = :r AND gsi1sk < :cutoff",
-        "ExpressionAttributeValues": {":r": {"S": RUNNING}, ":cutoff": {"S": cutoff.isoformat()}},
-    }
-    while True:
-        page = ddb.query(**kwargs)
-        for item in page.get("Items", []):
-            try:
-                ddb.update_item(
-                    TableName=table,
-                    Key={"pk": item["pk"], "sk": item["sk"]},
-                    UpdateExpression=(
-                        "SET #s = :failed, #e = list_append(if_not_exists(#e, :empty), :err) "
-                        "REMOVE gsi1pk, gsi1sk"
-                    ),
-                    ConditionExpression="gsi1pk = :r",
-                    ExpressionAttributeNames={"#s": "status", "#e": "errors"},
-                    ExpressionAttributeValues={
-                        ":failed": {"S": "FAILED"},
-                        ":r": {"S": RUNNING},
-                        ":err": {"L": [{"S": reason}]},
-                        ":empty": {"L": []},
-                    },
-                )
-                count += 1
-            except ddb.exceptions.ConditionalCheckFailedException:
-                pass  # finished while we looked
-        if "LastEvaluatedKey" not in page:
-            return count
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in _in_index(RUNNING, cutoff, table):
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression=(
+                    "SET #s = :failed, #e = list_append(if_not_exists(#e, :empty), :err) "
+                    "REMOVE gsi1pk, gsi1sk"
+                ),
+                ConditionExpression="gsi1pk = :r",
+                ExpressionAttributeNames={"#s": "status", "#e": "errors"},
+                ExpressionAttributeValues={
+                    ":failed": {"S": "FAILED"},
+                    ":r": {"S": RUNNING},
+                    ":err": {"L": [{"S": reason}]},
+                    ":empty": {"L": []},
+                },
+            )
+            count += 1
+        except ddb.exceptions.ConditionalCheckFailedException:
+            pass  # finished while we looked
+    return count

@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from saldo.api.app import json_response
-from saldo.api.auth import current_caller
+from saldo.api.auth import current_caller, link
 from saldo.api.schemas import (
     LOCATION,
     Batch,
@@ -32,7 +32,7 @@ from saldo.errors import NotFound
 
 router = Router()
 TAG = "Batch reports"
-BatchId = Annotated[str, Path(pattern=r"^bat_[0-9]{14}_[0-9a-f]{12}$", description="Batch id")]
+BatchId = Annotated[str, Path(pattern=service.BATCH_ID.pattern, description="Batch id")]
 CToken = Annotated[str | None, Query(max_length=500, description="`continuationToken` of the previous page")]
 
 
@@ -44,8 +44,6 @@ def _service() -> BatchService:
 
 def _origin() -> str:
     """The scheme, host and stage this request came by: the base of the reports' download links."""
-    from saldo.api.auth import link
-
     event = router.current_event
     headers = event.headers or {}
     # domainName is the API's own (API Gateway's, or the local server's): never the client's Host header
@@ -71,8 +69,6 @@ def _origin() -> str:
     },
 )
 def create_batch():
-    from saldo.api.auth import link
-
     raw = router.current_event.json_body if router.current_event.body else None
     batch = _service().create(raw, _origin())
     return json_response(201, batch, {"Location": link(f"/apps/reporting/batches/{batch['id']}")})
@@ -146,8 +142,6 @@ def list_items(
     ),
 )
 def batch_zip(batch_id: BatchId):
-    from saldo.api.auth import link
-
     answer = _service().zip(batch_id)
     if answer.url is None:
         headers = {"Location": link(f"/apps/reporting/batches/{batch_id}/zip"), **answer.headers}

@@ -348,8 +348,7 @@ def company_json(file: CompanyFile) -> dict[str, Any]:
 
 def warnings_json(file: CompanyFile, lang: Lang) -> list[dict[str, Any]]:
     return [
-        {**{k: v for k, v in w.items()}, "message": message}
-        for w, message in zip(file.warnings, warning_texts(file, lang), strict=True)
+        {**w, "message": message} for w, message in zip(file.warnings, warning_texts(file, lang), strict=True)
     ]
 
 

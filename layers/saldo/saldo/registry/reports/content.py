@@ -229,9 +229,7 @@ def group_structure(
         nodes.append(GroupNode(key, name, layer, kind, c, n))
     edges = []
     for key in layers:
-        view = views.get(key) if key.startswith("C#") else None
-        if view is None and key.startswith("C#") and key not in views:
-            view = view_of(key)
+        view = view_of(key) if key.startswith("C#") else None  # read once: view_of keeps what it read
         for owner in view["owners"] if view else []:
             okey = _party(owner["party"])
             if okey in layers:
